@@ -1,0 +1,3 @@
+from digest2feed.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Command line: argument parsing, messages and exit codes over the library. Nothing more.
+
+Exit status: 0 success, 1 bad input or state (one line per problem on stderr),
+2 wrong usage (argparse's own convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from digest2feed import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="digest2feed", description="Turn TMLR mailing-list digests into Atom, RSS and JSON feeds.")
+    p.add_argument("--version", action="version", version=f"digest2feed {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("update", help="merge digests into the feeds in the output folder (the cron job)")
+    up.add_argument("inputs", nargs="*", metavar="INPUT", help="digest text, .eml, mbox, Maildir, folder, or - for stdin; none: regenerate from the state")
+    up.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
+    up.add_argument("-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)")
+    up.add_argument("--base-url", metavar="URL", help="where the output folder is served, for self links")
+    up.add_argument("--max-entries", metavar="N", help="entries in each subscription feed (default: 500)")
+    loud = up.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="store_true", help="print a summary")
+    loud.add_argument("-q", "--quiet", action="store_true", help="print no warnings, only errors")
+
+    pa = sub.add_parser("parse", help="show what the parser finds in digests")
+    pa.add_argument("inputs", nargs="+", metavar="INPUT")
+    pa.add_argument("--json", action="store_true", help="print one JSON document")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "parse":
+        return _parse(args)
+    return _update(args)
+
+
+def _err(line: object) -> None:
+    print(f"digest2feed: {line}", file=sys.stderr)
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from digest2feed.pipeline import load
+
+    loaded = load(args.inputs, sys.stdin.buffer)
+    for w in loaded.warnings:
+        _err(f"warning: {w}")
+    for e in loaded.errors:
+        _err(e)
+    if args.json:
+        print(json.dumps({"digests": [_digest_json(d) for d in loaded.digests]}, ensure_ascii=False, indent=2))
+    else:
+        for d in loaded.digests:
+            print(f"{d.source}: {d.kind} digest of {d.date:%Y-%m-%d}, {len(d.papers)} papers")
+            for p in d.papers:
+                certs = f" ({', '.join(p.certifications)})" if p.certifications else ""
+                print(f"  {p.forum_id}  {p.status.slug:<9}  {p.title}{certs}")
+    return 1 if loaded.errors else 0
+
+
+def _digest_json(d) -> dict:
+    return {
+        "source": d.source,
+        "date": f"{d.date:%Y-%m-%d}",
+        "kind": d.kind,
+        "papers": [
+            {
+                "id": p.forum_id,
+                "title": p.title,
+                "authors": list(p.authors),
+                "abstract": p.abstract,
+                "url": p.url,
+                "status": p.status.slug,
+                "certifications": list(p.certifications),
+            }
+            for p in d.papers
+        ],
+    }
+
+
+def _update(args: argparse.Namespace) -> int:
+    from digest2feed.pipeline import Failed, update
+    from digest2feed.settings import SettingsError, load
+
+    flags = {"output": args.output, "base_url": args.base_url, "max_entries": args.max_entries}
+    try:
+        settings = load(flags, args.config)
+    except SettingsError as e:
+        _err(e)
+        return 1
+    try:
+        report = update(settings, args.inputs, sys.stdin.buffer)
+    except Failed as e:
+        for problem in e.problems:
+            _err(problem)
+        return 1
+    loaded = report.loaded
+    if not args.quiet:
+        for w in loaded.warnings:
+            _err(f"warning: {w}")
+    if args.verbose:
+        s = report.summary
+        print(
+            f"inputs read: {len(loaded.digests)} digests"
+            f" ({len(loaded.skipped)} other messages or files skipped, {loaded.duplicates} duplicates)\n"
+            f"papers: {s.added} added, {s.promoted} promoted, {s.changed} changed, {s.unchanged} unchanged\n"
+            f"entries in the feed: {report.entries}\n"
+            f"files written: {len(report.written)}"
+        )
+    return 0

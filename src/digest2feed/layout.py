@@ -1,0 +1,122 @@
+"""State + settings → the set of documents to write: which entries go in which file.
+
+The retention rule lives here: each paper's newest entry is in the subscription
+window (newest ``max_entries``); every other entry, past the window or superseded
+by a higher rung, is in the RFC 5005 archive document of its month. Pure: the same
+state and settings always give the same plan.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from digest2feed.merge import State, all_entries
+from digest2feed.model import Entry, Rung
+from digest2feed.settings import Settings
+
+JOURNAL_URL = "https://jmlr.org/tmlr/"
+TMLR_START = datetime(2022, 1, 1, tzinfo=timezone.utc)  # a plausible "updated" for a feed with no papers yet
+ARCHIVE_DIR = "archive"
+INDEX_ENTRIES = 100
+FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+VIEW_TEXT: dict[str, tuple[str, Callable[[Entry], bool]]] = {
+    "accepted": ("accepted papers, certified ones included", lambda e: e.current and e.rung >= Rung.ACCEPTED),
+    "submissions": ("new submissions", lambda e: e.rung is Rung.SUBMITTED),
+    "certified": ("certified papers", lambda e: e.rung is Rung.CERTIFIED),
+}
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str  # relative to the output folder, with "/"
+    format: str  # atom, rss, json or html
+    title: str
+    subtitle: str
+    entries: tuple[Entry, ...]
+    feed_id: str
+    self_url: str | None
+    alternate_url: str
+    updated: datetime
+    links: tuple[tuple[str, str], ...] = ()  # (rel, href) beyond self and alternate
+    archive: bool = False
+    state: bool = False  # carries the merge state (atom.xml and archives)
+    feeds: tuple[tuple[str, str, str], ...] = ()  # (title, href, format): the page's feed list
+
+
+def archive_path(entry: Entry) -> str:
+    return f"{ARCHIVE_DIR}/{entry.published:%Y-%m}.xml"
+
+
+def plan(state: State, settings: Settings) -> dict[str, Document]:
+    every = all_entries(state)
+    window = [e for e in every if e.current][: settings.max_entries]
+    kept = {(e.forum_id, e.rung) for e in window}
+    months: dict[str, list[Entry]] = {}
+    for e in every:
+        if (e.forum_id, e.rung) not in kept:
+            months.setdefault(archive_path(e), []).append(e)
+    chain = sorted(months)
+
+    docs: dict[str, Document] = {}
+    newest = max((e.updated for e in every), default=TMLR_START)  # never "now": an empty view still has a stable date
+
+    def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Entry], **extra) -> None:
+        docs[path] = Document(
+            path=path,
+            format=fmt,
+            title=title,
+            subtitle=subtitle,
+            entries=tuple(entries),
+            feed_id=_feed_id(settings, path),
+            self_url=settings.base_url + path if settings.base_url else None,
+            alternate_url=settings.base_url or JOURNAL_URL,
+            updated=max((e.updated for e in entries), default=newest),
+            **extra,
+        )
+
+    def href(src: str, dst: str) -> str:
+        if settings.base_url:
+            return settings.base_url + dst
+        return posixpath.relpath(dst, posixpath.dirname(src) or ".")
+
+    feeds: list[tuple[str, str, str]] = []
+    views = [("", settings.title, settings.subtitle, window)]
+    for view in settings.views:
+        what, keep = VIEW_TEXT[view]
+        chosen = [e for e in every if keep(e)][: settings.max_entries]
+        views.append((view + "/", f"{settings.title}: {what}", f"{settings.subtitle}: {what} only", chosen))
+    for folder, title, subtitle, entries in views:
+        for fmt in settings.formats:
+            path = folder + FILE_NAMES[fmt]
+            extra: dict = {}
+            if not folder and fmt == "atom":
+                extra = {"state": True}
+                if chain:
+                    extra["links"] = (("prev-archive", href(path, chain[-1])),)
+            add(path, fmt, title, subtitle, entries, **extra)
+            feeds.append((title, path, fmt))
+
+    for i, path in enumerate(chain):
+        links = [("current", href(path, "atom.xml"))]
+        if i > 0:
+            links.append(("prev-archive", href(path, chain[i - 1])))
+        if i + 1 < len(chain):
+            links.append(("next-archive", href(path, chain[i + 1])))
+        month = path[len(ARCHIVE_DIR) + 1 : -len(".xml")]
+        add(path, "atom", f"{settings.title}: archive {month}", settings.subtitle, months[path],
+            links=tuple(links), archive=True, state=True)
+
+    if settings.html:
+        add("index.html", "html", settings.title, settings.subtitle, window[:INDEX_ENTRIES],
+            feeds=tuple((t, href("index.html", p), f) for t, p, f in feeds))
+    return docs
+
+
+def _feed_id(settings: Settings, path: str) -> str:
+    if settings.base_url:
+        return settings.base_url + path
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"digest2feed:{settings.title}:{path}").urn

@@ -1,0 +1,139 @@
+"""One RFC 5322 message → its digest text and dating headers, by the standard library's email package."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from html.parser import HTMLParser
+
+from dateutil import parser as dateparser
+
+HEADER_LINE = re.compile(rb"[!-9;-~]+:[ \t]")
+MAIL_HEADERS = {b"from", b"to", b"subject", b"date", b"message-id", b"received", b"mime-version",
+                b"return-path", b"delivered-to", b"content-type", b"x-original-to", b"reply-to"}
+# Google Groups appends this to every message; it is not part of the digest.
+FOOTER_RE = re.compile(r"^-- ?\n(?:.*\n){0,2}.*You received this message because you are subscribed", re.M)
+SINGLE_BYTE = re.compile(r"(us-)?ascii|iso-8859-\d+|latin-?\d|windows-125\d|cp125\d", re.I)
+
+
+@dataclass(frozen=True)
+class Mail:
+    text: str | None  # None when the message has no usable text part
+    subject: str | None
+    sent: datetime | None
+    message_id: str | None
+    defects: int
+
+
+def looks_like_message(head: bytes) -> bool:
+    """True when ``head`` opens with a header block that names at least one mail header."""
+    names = []
+    for line in head.split(b"\n")[:60]:
+        line = line.rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            continue
+        if not HEADER_LINE.match(line + b" "):
+            return False
+        names.append(line.split(b":", 1)[0].lower())
+    return bool(MAIL_HEADERS.intersection(names))
+
+
+def read_message(data: bytes | EmailMessage) -> Mail:
+    msg = data if isinstance(data, EmailMessage) else email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return Mail(_body(msg), _header(msg, "subject"), _sent(msg), _header(msg, "message-id"), len(msg.defects))
+
+
+def _header(msg: EmailMessage, name: str) -> str | None:
+    try:
+        value = msg.get(name)
+    except (ValueError, IndexError, TypeError):  # a malformed header should not sink the message
+        return None
+    return str(value).strip() if value is not None else None
+
+
+def _sent(msg: EmailMessage) -> datetime | None:
+    raw = _header(msg, "date")
+    if not raw:
+        return None
+    try:
+        at = dateparser.parse(raw, fuzzy=True)
+    except (ValueError, OverflowError):
+        return None
+    return at if at.tzinfo else None
+
+
+def _body(msg: EmailMessage) -> str | None:
+    part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return None
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return None
+    text = decode(payload, part.get_content_charset())
+    if part.get_content_subtype() == "html":
+        text = html_to_text(text)
+    footer = FOOTER_RE.search(text)
+    return (text[: footer.start()] if footer else text) or None
+
+
+def decode(data: bytes, declared: str | None) -> str:
+    """Decode with the declared charset, trusting UTF-8 first where a single-byte one is declared.
+
+    Valid UTF-8 with non-ASCII bytes is almost never Latin-1 text by accident, and
+    mailers often declare a single-byte charset for UTF-8 text; the reverse fails loudly.
+    """
+    order = ["utf-8", declared] if not declared or SINGLE_BYTE.fullmatch(declared) else [declared, "utf-8"]
+    for charset in order:
+        if not charset:
+            continue
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("cp1252", errors="replace")
+
+
+class _Text(HTMLParser):
+    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "table", "blockquote"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("script", "style", "head"):
+            self.skip += 1
+        elif tag == "pre":
+            self.pre += 1
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head"):
+            self.skip = max(0, self.skip - 1)
+        elif tag == "pre":
+            self.pre = max(0, self.pre - 1)
+        if tag in self.BLOCK and tag != "br":
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data if self.pre else re.sub(r"[ \t\r\n]+", " ", data))
+
+
+def html_to_text(markup: str) -> str:
+    """Text of an HTML-only message, one line per block, as a reader would see it."""
+    parser = _Text()
+    parser.feed(markup)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.parts).split("\n")]
+    return "\n".join(lines)

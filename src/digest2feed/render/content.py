@@ -1,0 +1,66 @@
+"""An entry's body as HTML and as plain text, shared by every format.
+
+Every piece of text from a digest goes through ``html.escape``: nothing from the
+input is ever passed through as markup.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from digest2feed.model import Entry
+
+SUMMARY_CHARS = 300
+
+
+def status_line(entry: Entry) -> str:
+    return " · ".join(entry.categories if entry.certifications else (entry.rung.label,))
+
+
+def milestones_line(entry: Entry) -> str:
+    return " · ".join(f"{rung.label} {at:%Y-%m-%d}" for rung, at in entry.milestones)
+
+
+def paragraphs(abstract: str) -> list[list[str]]:
+    """Blank lines part paragraphs; the authors' own line breaks are kept inside them."""
+    out: list[list[str]] = [[]]
+    for line in abstract.split("\n"):
+        if line.strip():
+            out[-1].append(line)
+        elif out[-1]:
+            out.append([])
+    return [p for p in out if p]
+
+
+def html(entry: Entry) -> str:
+    parts = [f"<p><strong>{escape(status_line(entry))}</strong></p>"]
+    if entry.authors:
+        parts.append(f"<p>{escape(', '.join(entry.authors))}</p>")
+    for para in paragraphs(entry.abstract or ""):
+        parts.append("<p>" + "<br>\n".join(escape(line) for line in para) + "</p>")
+    parts.append(f"<p>{escape(milestones_line(entry))}</p>")
+    parts.append(
+        f'<p><a href="{escape(entry.url)}">OpenReview</a> · <a href="{escape(entry.pdf_url)}">PDF</a></p>'
+    )
+    return "\n".join(parts)
+
+
+def text(entry: Entry) -> str:
+    parts = [status_line(entry)]
+    if entry.authors:
+        parts.append(", ".join(entry.authors))
+    if entry.abstract:
+        parts.append(entry.abstract)
+    parts += [milestones_line(entry), f"OpenReview: {entry.url}\nPDF: {entry.pdf_url}"]
+    return "\n\n".join(parts)
+
+
+def summary(entry: Entry) -> str:
+    """A short plain-text teaser: the status, then the abstract cut at a word."""
+    head = status_line(entry)
+    if not entry.abstract:
+        return head
+    flat = " ".join(entry.abstract.split())
+    if len(flat) > SUMMARY_CHARS:
+        flat = flat[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+    return f"{head}. {flat}"

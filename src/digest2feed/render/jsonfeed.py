@@ -1,0 +1,58 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1), same entries as the Atom file."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from digest2feed.layout import Document
+from digest2feed.model import Entry
+from digest2feed.render import content
+from digest2feed.render.feeds import JOURNAL
+
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def _time(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def _item(e: Entry) -> dict:
+    item = {
+        "id": e.id,
+        "url": e.url,
+        "title": e.title,
+        "content_html": content.html(e),
+        "content_text": content.text(e),
+        "summary": content.summary(e),
+        "date_published": _time(e.published),
+        "date_modified": _time(e.updated),
+        "tags": list(e.categories),
+        "attachments": [{"url": e.pdf_url, "mime_type": "application/pdf", "title": "PDF"}],
+        "_digest2feed": {
+            "forum_id": e.forum_id,
+            "status": e.rung.slug,
+            "certifications": list(e.certifications),
+            "milestones": {rung.slug: _time(at) for rung, at in e.milestones},
+        },
+    }
+    if e.authors:
+        item["authors"] = [{"name": name} for name in e.authors]
+    return item
+
+
+def render(doc: Document) -> bytes:
+    feed: dict = {
+        "version": VERSION,
+        "title": doc.title,
+        "home_page_url": doc.alternate_url,
+    }
+    if doc.self_url:
+        feed["feed_url"] = doc.self_url
+    feed |= {
+        "description": doc.subtitle,
+        "language": "en",
+        "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
+        "items": [_item(e) for e in doc.entries],
+    }
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

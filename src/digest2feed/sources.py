@@ -1,0 +1,172 @@
+"""Inputs → texts with their origin. The kind of each input is told by its content.
+
+Kinds: a web copy or plain digest text, one RFC 5322 message, an mbox file, a
+Maildir folder, a plain folder (searched), and ``-`` for standard input. What
+comes out is a stream of Text (to parse) and Note (an error, a warning or a
+skipped item), so a mailbox of any size is read one message at a time.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from digest2feed.mail import decode, looks_like_message, read_message
+from digest2feed.model import Problem
+
+SNIFF = 64 * 1024
+MAX_TEXT = 32 * 1024 * 1024  # a digest is ~100 KB; anything this big is not one
+
+
+@dataclass(frozen=True)
+class Text:
+    source: str
+    text: str
+    subject: str | None = None
+    sent: datetime | None = None
+    message_id: str | None = None
+    explicit: bool = True  # named by the user: not being a digest is an error, not a skip
+
+
+@dataclass(frozen=True)
+class Note:
+    kind: Literal["error", "warning", "skipped"]
+    problem: Problem
+
+
+Item = Text | Note
+
+
+def read_inputs(names: list[str], stdin: BinaryIO) -> Iterator[Item]:
+    for name in names:
+        if name == "-":
+            yield from _stdin(stdin)
+            continue
+        path = Path(name)
+        if path.is_dir():
+            yield from (_maildir(path, True) if _is_maildir(path) else _folder(path))
+        elif path.exists():
+            yield from _file(path, explicit=True)
+        else:
+            yield Note("error", Problem(name, "no such file or folder"))
+
+
+def _is_maildir(path: Path) -> bool:
+    return all((path / sub).is_dir() for sub in ("cur", "new", "tmp"))
+
+
+def _folder(folder: Path) -> Iterator[Item]:
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for d in [d for d in dirs if _is_maildir(here / d)]:
+            dirs.remove(d)
+            yield from _maildir(here / d, False)
+        for f in sorted(files):
+            if not f.startswith("."):
+                yield from _file(here / f, explicit=False)
+
+
+def _fail(source: str, why: str, explicit: bool) -> Note:
+    return Note("error" if explicit else "skipped", Problem(source, why))
+
+
+def _file(path: Path, explicit: bool) -> Iterator[Item]:
+    source = str(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(SNIFF)
+            size = os.fstat(f.fileno()).st_size
+            if head.startswith(b"From "):
+                kind = "mbox"
+            elif b"\x00" in head:
+                yield _fail(source, "is a binary file, not a digest", explicit)
+                return
+            elif size > MAX_TEXT:
+                yield _fail(source, f"is {size} bytes, far too large for one digest", explicit)
+                return
+            else:
+                kind = "mail" if looks_like_message(head) else "text"
+                data = head + f.read()
+    except OSError as e:
+        yield Note("error", Problem(source, f"cannot read: {e.strerror}"))
+        return
+    if kind == "mbox":
+        yield from _mbox(path, explicit)
+    elif kind == "mail":
+        yield _message(data, source, explicit)
+    elif not data.strip():
+        yield _fail(source, "is empty", explicit)
+    else:
+        yield Text(source, decode(data, None), explicit=explicit)
+
+
+def _stdin(stream: BinaryIO) -> Iterator[Item]:
+    data = stream.read(MAX_TEXT + 1)
+    if len(data) > MAX_TEXT:
+        yield Note("error", Problem("<stdin>", "is far too large for one digest"))
+    elif data.startswith(b"From "):  # procmail and friends hand over an mbox-style message
+        with tempfile.NamedTemporaryFile(suffix=".mbox") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            for item in _mbox(Path(tmp.name), True):
+                if isinstance(item, Text):
+                    item = Text("<stdin>" + item.source[len(tmp.name):], item.text, item.subject, item.sent, item.message_id)
+                else:
+                    item = Note(item.kind, Problem("<stdin>", item.problem.message, item.problem.line))
+                yield item
+    elif b"\x00" in data[:SNIFF]:
+        yield Note("error", Problem("<stdin>", "is binary data, not a digest"))
+    elif not data.strip():
+        yield Note("error", Problem("<stdin>", "is empty"))
+    elif looks_like_message(data[:SNIFF]):
+        yield _message(data, "<stdin>", True)
+    else:
+        yield Text("<stdin>", decode(data, None))
+
+
+def _message(data: bytes, source: str, explicit: bool) -> Item:
+    mail = read_message(data)
+    if mail.text is None or not mail.text.strip():
+        return _fail(source, "e-mail has no text part (or an empty one)", explicit)
+    return Text(source, mail.text, mail.subject, mail.sent, mail.message_id, explicit)
+
+
+def _messages(box: mailbox.Mailbox, keys: list[str], label: str) -> Iterator[Item]:
+    for n, key in enumerate(keys, 1):
+        source = f"{label} message {n}"
+        try:
+            data = box.get_bytes(key)
+        except (OSError, KeyError, ValueError) as e:
+            yield Note("warning", Problem(source, f"is unreadable ({e}); skipped"))
+            continue
+        if not looks_like_message(data[:SNIFF]):
+            yield Note("warning", Problem(source, "is damaged (no mail headers); skipped"))
+            continue
+        yield _message(data, source, explicit=False)
+
+
+def _mbox(path: Path, explicit: bool) -> Iterator[Item]:
+    try:
+        box = mailbox.mbox(path, create=False)
+        keys = list(box.keys())
+    except (OSError, mailbox.Error) as e:
+        yield Note("error" if explicit else "skipped", Problem(str(path), f"cannot read mbox: {e}"))
+        return
+    yield from _messages(box, keys, str(path))
+
+
+def _maildir(path: Path, explicit: bool) -> Iterator[Item]:
+    try:
+        box = mailbox.Maildir(path, factory=None, create=False)
+        keys = sorted(box.keys())  # a stable order, whatever the folder listing says
+    except (OSError, mailbox.Error) as e:
+        yield Note("error" if explicit else "skipped", Problem(str(path), f"cannot read Maildir: {e}"))
+        return
+    yield from _messages(box, keys, str(path))

@@ -1,0 +1,82 @@
+"""The output folder: one writer at a time, whole files only, untouched when unchanged."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LOCK_NAME = ".digest2feed.lock"
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Serialise runs on one folder. flock dies with its process: a killed run leaves no stale lock."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def unchanged(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except FileNotFoundError:
+        return False
+
+
+def commit(folder: Path, files: dict[str, bytes], stale: list[str], last: str) -> list[str]:
+    """Write every changed file beside its target, then rename them all, ``last`` last.
+
+    A failure while writing (disk full, read-only folder) removes the temporary
+    files and changes nothing. Renames come only after every write succeeded, each
+    atomic; stale files go after the renames, so a crash at any point leaves every
+    fact in some state file. Returns the paths written or removed.
+    """
+    changed = sorted((p for p, data in files.items() if not unchanged(folder / p, data)), key=lambda p: p == last)
+    temps: list[tuple[str, str]] = []
+    try:
+        for rel in changed:
+            target = folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            temps.append((tmp, rel))
+            with os.fdopen(fd, "wb") as f:
+                f.write(files[rel])
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+    except BaseException:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    for tmp, rel in temps:
+        os.replace(tmp, folder / rel)
+    removed = [rel for rel in stale if _remove(folder / rel)]
+    if changed or removed:
+        _sync_dirs({(folder / rel).parent for rel in [*changed, *removed]})
+    return changed + removed
+
+
+def _remove(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _sync_dirs(folders: set[Path]) -> None:
+    """Make the renames durable: after this a power cut keeps the new files."""
+    for d in folders:
+        fd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
