@@ -95,7 +95,10 @@ def decode(data: bytes, declared: str | None) -> str:
             continue
         try:
             return data.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        except UnicodeDecodeError as e:
+            if charset == "utf-8" and e.start >= len(data) - 3:  # a cut-off file ends mid-character
+                return data[: e.start].decode("utf-8")
+        except LookupError:
             continue
     return data.decode("cp1252", errors="replace")
 

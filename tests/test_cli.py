@@ -1,0 +1,148 @@
+"""The command line as a user meets it: exit codes, stdout, stderr, files on disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import FIXTURES, SAMPLE, mtimes, run_cli, snapshot
+
+
+def test_parse_json_shape():
+    r = run_cli("parse", SAMPLE, FIXTURES / "certifications-2024-03-10.txt", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert list(doc) == ["digests"]
+    weekly, certs = doc["digests"]
+    assert weekly["source"] == str(SAMPLE)
+    assert (weekly["date"], weekly["kind"]) == ("2023-04-30", "weekly")
+    assert len(weekly["papers"]) == 24
+    first = weekly["papers"][0]
+    assert list(first) == ["id", "title", "authors", "abstract", "url", "status", "certifications"]
+    assert first["id"] == "JkIH4MeOc3"
+    assert first["authors"] == ["Harsh Satija", "Alessandro Lazaric", "Matteo Pirotta", "Joelle Pineau"]
+    assert first["url"] == "https://openreview.net/forum?id=JkIH4MeOc3"
+    assert (first["status"], first["certifications"]) == ("accepted", [])
+    sub = weekly["papers"][7]
+    assert (sub["id"], sub["status"], sub["authors"]) == ("t1kKoTSWwp", "submitted", [])
+    wrapped = certs["papers"][1]
+    assert wrapped == {
+        "id": "Xy_Z-09876",
+        "title": "On the Certification: Of Long Titles That Wrap Across Two Lines",
+        "authors": ["Grace Hopper"],
+        "abstract": None,
+        "url": "https://openreview.net/forum?id=Xy_Z-09876",
+        "status": "certified",
+        "certifications": ["Reproducibility Certification"],
+    }
+
+
+def test_update_is_quiet_and_writes_the_feeds(out):
+    r = run_cli("update", SAMPLE, "-o", out)
+    assert (r.code, r.out, r.err) == (0, "", "")
+    assert {"atom.xml", "rss.xml", "feed.json", "index.html"} <= set(snapshot(out))
+
+
+def test_verbose_summary(out):
+    r = run_cli("update", SAMPLE, "-o", out, "-v")
+    assert r.code == 0
+    assert "papers: 24 added, 0 promoted, 0 changed, 0 unchanged" in r.out
+    assert "entries in the feed: 24" in r.out
+    r = run_cli("update", SAMPLE, FIXTURES / "certifications-2024-03-10.txt", "-o", out, "-v")
+    assert "papers: 2 added, 0 promoted, 0 changed, 24 unchanged" in r.out
+    assert "files written: 0" not in r.out
+
+
+def test_rerun_rewrites_nothing(out):
+    run_cli("update", SAMPLE, "-o", out)
+    before, times = snapshot(out), mtimes(out)
+    for args in (("update", SAMPLE, "-o", out), ("update", "-o", out)):
+        assert run_cli(*args).code == 0
+        assert snapshot(out) == before
+        assert mtimes(out) == times
+
+
+def test_cut_off_digest_warns_with_line_and_keeps_the_rest(out):
+    r = run_cli("update", FIXTURES / "cut-weekly-2023-04-30.txt", "-o", out, "-v")
+    assert r.code == 0
+    warnings = r.err.strip().split("\n")
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"digest2feed: warning: {FIXTURES / 'cut-weekly-2023-04-30.txt'}:68: entry ")
+    assert "entries in the feed: 5" in r.out
+    assert run_cli("update", FIXTURES / "cut-weekly-2023-04-30.txt", "-o", out, "-q").err == ""
+
+
+def test_non_digest_is_an_error_and_nothing_is_written(out):
+    run_cli("update", SAMPLE, "-o", out)
+    before, times = snapshot(out), mtimes(out)
+    r = run_cli("update", FIXTURES / "daily-2025-11-06.txt", FIXTURES / "not-a-digest.txt", "-o", out)
+    assert r.code == 1
+    assert r.err == f"digest2feed: {FIXTURES / 'not-a-digest.txt'}: holds no TMLR digest\n"
+    assert snapshot(out) == before and mtimes(out) == times
+
+
+def test_missing_input_and_usage_errors(out):
+    r = run_cli("update", "no/such/file.txt", "-o", out)
+    assert (r.code, r.err) == (1, "digest2feed: no/such/file.txt: no such file or folder\n")
+    assert run_cli("update", "--no-such-flag").code == 2
+    assert run_cli("parse").code == 2
+    assert run_cli().code == 2
+
+
+def test_damaged_or_foreign_state_is_refused_untouched(out):
+    out.mkdir()
+    cases = {
+        "truncated": (SAMPLE, None),
+        "foreign": (None, b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><id>x</id></feed>'),
+        "not xml": (None, b"hello"),
+    }
+    run_cli("update", SAMPLE, "-o", out)
+    good = (out / "atom.xml").read_bytes()
+    cases["truncated"] = (None, good[: len(good) // 2])
+    for name, (_, data) in cases.items():
+        (out / "atom.xml").write_bytes(data)
+        before = snapshot(out)
+        r = run_cli("update", FIXTURES / "daily-2025-11-06.txt", "-o", out)
+        assert r.code == 1, name
+        lines = r.err.strip().split("\n")
+        assert len(lines) == 1 and lines[0].startswith(f"digest2feed: {out / 'atom.xml'}"), (name, r.err)
+        assert "refusing to touch it" in lines[0]
+        assert snapshot(out) == before, name
+
+
+def test_settings_file_and_flags(tmp_path, out):
+    cfg = tmp_path / "d2f.toml"
+    cfg.write_text(f'title = "My TMLR"\nbase_url = "https://feeds.example.org/tmlr"\nmax_entries = 3\noutput = "{out}"\n')
+    r = run_cli("update", SAMPLE, "-c", cfg)
+    assert r.code == 0, r.err
+    atom = (out / "atom.xml").read_text()
+    assert "<title>My TMLR</title>" in atom
+    assert '<link href="https://feeds.example.org/tmlr/atom.xml" rel="self"' in atom
+    assert atom.count("<entry>") == 3
+    r = run_cli("update", "-c", cfg, "--max-entries", "5")
+    assert (out / "atom.xml").read_text().count("<entry>") == 5
+    for bad, message in (
+        ("max_entries = 0", "max_entries must be a positive integer (got 0)"),
+        ('base_url = "ftp://x"', "base_url must be an http:// or https:// URL"),
+        ("colour = 1", "unknown setting 'colour'"),
+        ("max_entries = ", "cannot read settings"),
+    ):
+        cfg.write_text(bad + "\n")
+        r = run_cli("update", SAMPLE, "-c", cfg, "-o", out)
+        assert r.code == 1 and r.err.count("\n") == 1 and message in r.err, r.err
+    r = run_cli("update", SAMPLE, "-o", out, "--max-entries", "many")
+    assert r.code == 1 and "--max-entries: max_entries must be a positive integer" in r.err
+
+
+def test_settings_file_in_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "digest2feed.toml").write_text('output = "site"\ntitle = "Local"\n')
+    assert run_cli("update", SAMPLE).code == 0
+    assert "<title>Local</title>" in (tmp_path / "site" / "atom.xml").read_text()
+
+
+def test_module_and_console_script_run(out):
+    r = subprocess.run([sys.executable, "-m", "digest2feed", "update", str(SAMPLE), "-o", str(out), "-v"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "entries in the feed: 24" in r.stdout

@@ -1,0 +1,171 @@
+"""The digest parser against the real sample (checked by hand) and hand-written fixtures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from conftest import FIXTURES, SAMPLE
+
+from digest2feed.digest import NotADigest, parse_digest
+from digest2feed.model import Rung
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return parse_digest(SAMPLE.read_text(encoding="utf-8"), "sample")
+
+
+def by_id(digest):
+    return {p.forum_id: p for p in digest.papers}
+
+
+def test_sample_counts(sample):
+    assert sample.date == datetime(2023, 4, 30, tzinfo=timezone.utc)
+    assert sample.kind == "weekly"
+    assert sample.warnings == ()
+    papers = sample.papers
+    assert len(papers) == 24
+    accepted = [p for p in papers if p.status is Rung.ACCEPTED]
+    submitted = [p for p in papers if p.status is Rung.SUBMITTED]
+    assert len(accepted) == 7 and all(p.authors for p in accepted)
+    assert len(submitted) == 17 and all(p.authors == () for p in submitted)
+    # The digest's own order is kept.
+    assert [p.forum_id for p in papers][:3] == ["JkIH4MeOc3", "OarsigVib0", "B4J40x7NjA"]
+    assert papers[-1].forum_id == "XuOE99cmST"
+
+
+def test_sample_first_accepted_paper(sample):
+    p = by_id(sample)["JkIH4MeOc3"]
+    assert p.title == "Group Fairness in Reinforcement Learning"
+    assert p.authors == ("Harsh Satija", "Alessandro Lazaric", "Matteo Pirotta", "Joelle Pineau")
+    assert p.abstract.startswith("We pose and study the problem of satisfying fairness in the online")
+    assert p.abstract.endswith("display the desired behavior of learning the optimal policy while performing a fair learning process.")
+    assert p.url == "https://openreview.net/forum?id=JkIH4MeOc3"
+
+
+def test_sample_non_ascii_authors(sample):
+    p = by_id(sample)["OarsigVib0"]
+    assert p.title == "On the Statistical Complexity of Estimation and Testing under Privacy Constraints"
+    assert p.authors == ("Clément Lalanne", "Aurélien Garivier", "Rémi Gribonval")
+    assert p.abstract.startswith("The challenge of producing accurate statistics")
+    assert p.abstract.endswith("including exponential families.")
+
+
+def test_sample_wrapped_abstract_keeps_its_line_breaks(sample):
+    p = by_id(sample)["s9efQF3QW1"]
+    assert p.title == "Uncovering the Representation of Spiking Neural Networks Trained with Surrogate Gradient"
+    assert p.authors == ("Yuhang Li", "Youngeun Kim", "Hyoungseob Park", "Priyadarshini Panda")
+    lines = p.abstract.split("\n")
+    assert len(lines) == 3
+    assert lines[0].startswith("Spiking Neural Networks (SNNs) are recognized as the candidate")
+    assert lines[0].endswith("Does the time")
+    assert lines[1].startswith("dimension in SNNs provide unique representation power?")
+    assert lines[1].endswith("We start by analyzing the spatial dimension of")
+    assert lines[2].startswith("the networks, including both the width and the depth.")
+    assert p.abstract.endswith("Code is released at https://github.com/Intelligent-Computing-Lab-Yale/SNNCKA.")
+
+
+def test_sample_multi_paragraph_abstract(sample):
+    p = by_id(sample)["Sb6p5mcefw"]
+    assert p.title == "Generalization as Dynamical Robustness--The Role of Riemannian Contraction in Supervised Learning"
+    assert p.authors == ("Leo Kozachkov", "Patrick Wensing", "Jean-Jacques Slotine")
+    paragraphs = p.abstract.split("\n\n")
+    assert len(paragraphs) == 3
+    assert paragraphs[0].startswith("A key property of successful learning algorithms is generalization.")
+    assert paragraphs[0].endswith("through the notion of algorithmic stability.")
+    assert paragraphs[1].startswith("In particular, we prove that Riemannian contraction")
+    assert "with rate $\\lambda > 0$, it is uniformly algorithmically stable with rate $\\mathcal{O}(1/\\lambda n)$" in paragraphs[1]
+    assert paragraphs[2].endswith("for nonlinear function classes such as wide neural networks.")
+
+
+def test_sample_latex_kept_verbatim(sample):
+    p = by_id(sample)["Cj6pLclmwT"]
+    assert p.title == "Differentially Private Image Classification from Features"
+    assert len(p.authors) == 5 and p.authors[-1] == "Ashok Cutkosky"
+    assert "stricter epsilon values ($\\epsilon < 1$)" in p.abstract
+    assert p.abstract.endswith("top-1 accuracy of 88\\% under DP guarantee of (8, $8 * 10^{-7}$) and 84.3\\% under (0.1, $8 * 10^{-7}$).")
+    q = by_id(sample)["qxrwt6F3sf"]
+    assert "(\\emph{e.g.}, subgaussian or subexponential)" in q.abstract
+
+
+def test_sample_submissions(sample):
+    first = by_id(sample)["t1kKoTSWwp"]
+    assert first.title == "Offline Equilibrium Finding"
+    assert first.status is Rung.SUBMITTED and first.authors == ()
+    assert first.abstract.startswith("Offline reinforcement learning (offline RL) is an emerging field")
+    assert first.abstract.endswith("the advancement of research in large-scale equilibrium finding.")
+    diet = by_id(sample)["1dwXa9vmOI"]
+    assert diet.title == "Does ‘Deep Learning on a Data Diet’ reproduce? Overall yes, but GraNd at Initialization does not"
+    last = by_id(sample)["XuOE99cmST"]
+    assert last.title.startswith("Turning a Curse into a Blessing: Enabling In-Distribution-Data-Free")
+    # The page furniture after the last entry ("Reply all", "Forward", ...) is not part of it.
+    assert "Reply all" not in last.abstract and "0 new messages" not in last.abstract
+    assert last.abstract.count("\n\n") == 1
+
+
+def test_crlf_and_bom_give_the_same_papers(sample):
+    text = "\ufeff" + SAMPLE.read_text(encoding="utf-8").replace("\n", "\r\n")
+    assert parse_digest(text, "crlf").papers == sample.papers
+
+
+def test_certifications_split_after_the_names():
+    d = parse_digest((FIXTURES / "certifications-2024-03-10.txt").read_text(encoding="utf-8"), "certs")
+    papers = by_id(d)
+    sparse = papers["AbCdEf1234"]
+    assert sparse.title == "Sparse Maps: A Study of Things"
+    assert sparse.certifications == ("Featured Certification", "Survey Certification")
+    assert sparse.authors == ("Ada Lovelace", "José Núñez", "Wei ZHANG")
+    assert sparse.status is Rung.CERTIFIED
+    # Certified and accepted in the same digest: one record, with the accepted entry's abstract.
+    assert sparse.abstract.startswith("We study sparse maps.\nTitle: this line starts like a label")
+    assert "$\\epsilon < 1$ and 88\\% of \\emph{e.g.} things." in sparse.abstract
+    wrapped = papers["Xy_Z-09876"]
+    assert wrapped.title == "On the Certification: Of Long Titles That Wrap Across Two Lines"
+    assert wrapped.certifications == ("Reproducibility Certification",)
+    assert wrapped.authors == ("Grace Hopper",) and wrapped.abstract is None
+
+
+def test_daily_digest_unpadded_day_and_unknown_section():
+    d = parse_digest((FIXTURES / "daily-2025-11-06.txt").read_text(encoding="utf-8"), "daily.txt")
+    assert (d.kind, d.date) == ("daily", datetime(2025, 11, 6, tzinfo=timezone.utc))
+    papers = by_id(d)
+    assert set(papers) == {"DailyAcc01", "DailySub01"}
+    assert papers["DailyAcc01"].title == "A Daily Paper With a Title That Breaks Across Lines"
+    assert papers["DailyAcc01"].authors == ("Søren Kierkegaard", "Zoë Ångström")
+    assert papers["DailySub01"].abstract == 'Abstract with <b>markup</b> & an ampersand ]]> and "quotes".'
+    assert [str(w) for w in d.warnings] == ["daily.txt:27: unknown section 'Retractions' skipped (1 entries)"]
+
+
+def test_cut_off_entry_is_skipped_with_its_line_and_the_rest_kept():
+    d = parse_digest((FIXTURES / "cut-weekly-2023-04-30.txt").read_text(encoding="utf-8"), "cut.txt")
+    assert [p.forum_id for p in d.papers] == ["JkIH4MeOc3", "OarsigVib0", "B4J40x7NjA", "s9efQF3QW1", "qxrwt6F3sf"]
+    assert len(d.warnings) == 1
+    # Line 68 of the sample is "Title: Generalization as Dynamical Robustness--...".
+    assert str(d.warnings[0]).startswith("cut.txt:68: entry 'Generalization as Dynamical Robustness")
+    assert "cut off (no URL)" in str(d.warnings[0])
+
+
+def test_text_without_a_digest_is_an_error():
+    with pytest.raises(NotADigest, match="holds no TMLR digest"):
+        parse_digest((FIXTURES / "not-a-digest.txt").read_text(encoding="utf-8"), "note.txt")
+    with pytest.raises(NotADigest):
+        parse_digest("", "empty")
+
+
+def test_date_falls_back_to_subject_then_date_header():
+    body = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]  # no title line
+    d = parse_digest(body, "m", subject="[tmlr] Daily TMLR digest for Jan 2, 2024")
+    assert (d.kind, d.date) == ("daily", datetime(2024, 1, 2, tzinfo=timezone.utc))
+    sent = datetime(2023, 4, 29, 20, 0, 18, tzinfo=timezone.utc).astimezone()
+    d = parse_digest(body, "m", subject="no date here", sent=datetime.fromisoformat("2023-04-29T20:00:18-07:00"))
+    assert d.date == datetime(2023, 4, 30, tzinfo=timezone.utc)  # the UTC day it was sent
+    assert sent.tzinfo is not None
+    with pytest.raises(NotADigest, match="no digest date"):
+        parse_digest(body, "m")
+
+
+def test_control_characters_are_removed():
+    text = SAMPLE.read_text(encoding="utf-8").replace("Group Fairness", "Group\x00 Fair\x1bness", 1)
+    p = by_id(parse_digest(text, "ctl"))["JkIH4MeOc3"]
+    assert p.title == "Group Fairness in Reinforcement Learning"

@@ -1,0 +1,119 @@
+"""The written feeds as a real client (feedparser) reads them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import feedparser
+import pytest
+from conftest import FIXTURES, SAMPLE, run_cli
+from lxml import etree
+
+BASE = "https://feeds.example.org/tmlr/"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    r = run_cli("update", SAMPLE, FIXTURES / "certifications-2024-03-10.txt", "-o", out, "--base-url", BASE)
+    assert r.code == 0, r.err
+    return out
+
+
+def parsed(path):
+    feed = feedparser.parse(path.read_bytes())
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    return feed
+
+
+def test_atom_and_rss_hold_the_same_entries(site):
+    atom, rss = parsed(site / "atom.xml"), parsed(site / "rss.xml")
+    assert atom.version == "atom10" and rss.version == "rss20"
+    assert len(atom.entries) == len(rss.entries) == 26
+    assert [e.id for e in atom.entries] == [e.id for e in rss.entries]
+    assert [e.link for e in atom.entries] == [e.link for e in rss.entries]
+    assert [e.published_parsed for e in atom.entries] == [e.published_parsed for e in rss.entries]
+    # Newest digest first; within a digest its own order.
+    assert atom.entries[0].id == "https://openreview.net/forum?id=AbCdEf1234#certified"
+    assert atom.entries[1].id == "https://openreview.net/forum?id=Xy_Z-09876#certified"
+    assert atom.entries[2].id == "https://openreview.net/forum?id=JkIH4MeOc3#accepted"
+    assert atom.entries[-1].id == "https://openreview.net/forum?id=XuOE99cmST#submitted"
+    assert rss.entries[0].guidislink is False
+
+
+def test_entry_fields(site):
+    atom, rss = parsed(site / "atom.xml"), parsed(site / "rss.xml")
+    a, r = atom.entries[2], rss.entries[2]
+    assert a.title == r.title == "Group Fairness in Reinforcement Learning"
+    assert a.link == "https://openreview.net/forum?id=JkIH4MeOc3"
+    links = {(link.rel, link.href, link.type) for link in a.links}
+    assert ("related", "https://openreview.net/pdf?id=JkIH4MeOc3", "application/pdf") in links
+    assert [x.name for x in a.authors] == ["Harsh Satija", "Alessandro Lazaric", "Matteo Pirotta", "Joelle Pineau"]
+    assert r.author == "Harsh Satija, Alessandro Lazaric, Matteo Pirotta, Joelle Pineau"
+    assert [t.term for t in a.tags] == ["Accepted"] and [t.term for t in r.tags] == ["Accepted"]
+    assert a.published == "2023-04-30T12:00:00+00:00" and a.updated == a.published
+    assert datetime(*a.published_parsed[:6], tzinfo=timezone.utc) == datetime(2023, 4, 30, 12, tzinfo=timezone.utc)
+    # Entries of one digest are one second apart, in the digest's order: no two share a time stamp.
+    assert atom.entries[3].published == "2023-04-30T11:59:59+00:00"
+    assert len({e.updated for e in atom.entries}) == len(atom.entries)
+
+
+def test_certified_entry(site):
+    atom = parsed(site / "atom.xml")
+    e = atom.entries[0]
+    assert e.title == "Sparse Maps: A Study of Things"
+    assert [t.term for t in e.tags] == ["Accepted", "Featured Certification", "Survey Certification"]
+    assert [x.name for x in e.authors] == ["Ada Lovelace", "José Núñez", "Wei ZHANG"]
+    assert "Featured Certification" in e.content[0].value
+
+
+def test_anonymous_submission_has_no_invented_author(site):
+    atom, rss = parsed(site / "atom.xml"), parsed(site / "rss.xml")
+    a, r = atom.entries[-1], rss.entries[-1]
+    assert "authors" not in a and "author" not in r
+    assert atom.feed.author == "Transactions on Machine Learning Research"
+    assert b"Anonymous" not in (site / "atom.xml").read_bytes()
+
+
+def test_abstract_is_escaped_text_not_markup(site):
+    atom, rss = parsed(site / "atom.xml"), parsed(site / "rss.xml")
+    entry = next(e for e in atom.entries if e.id.endswith("Cj6pLclmwT#accepted"))
+    assert entry.content[0].type == "text/html"
+    html = entry.content[0].value
+    assert "stricter epsilon values ($\\epsilon &lt; 1$)" in html
+    assert "88\\% under DP guarantee" in html
+    item = next(e for e in rss.entries if e.id.endswith("Cj6pLclmwT#accepted"))
+    assert "($\\epsilon &lt; 1$)" in item.description
+    # Multi-paragraph abstract: three paragraphs, nothing lost.
+    gen = next(e for e in atom.entries if e.id.endswith("Sb6p5mcefw#accepted")).content[0].value
+    assert gen.count("<p>") == 7  # status, authors, three abstract paragraphs, dates, links
+    assert "<p>A key property of successful learning algorithms is generalization." in gen
+    assert "through the notion of algorithmic stability.</p>\n<p>In particular, we prove" in gen
+    assert "such as wide neural networks.</p>" in gen
+
+
+def test_feed_level_metadata(site):
+    atom = parsed(site / "atom.xml")
+    f = atom.feed
+    assert f.title == "TMLR papers"
+    assert f.id == BASE + "atom.xml"
+    assert f.updated == "2024-03-10T12:00:00+00:00"  # the newest entry, never "now"
+    assert {(link.rel, link.href) for link in f.links} >= {("self", BASE + "atom.xml"), ("alternate", BASE)}
+    assert f.generator == "digest2feed" and f.language == "en"
+    rss = parsed(site / "rss.xml")
+    assert rss.feed.link == BASE
+
+
+def test_state_carries_the_exact_abstract(site):
+    root = etree.parse(str(site / "atom.xml")).getroot()
+    ns = {"a": "http://www.w3.org/2005/Atom", "dcterms": "http://purl.org/dc/terms/"}
+    entry = root.xpath("a:entry[a:id='https://openreview.net/forum?id=Sb6p5mcefw#accepted']", namespaces=ns)[0]
+    abstract = entry.findtext("dcterms:abstract", namespaces=ns)
+    assert abstract.count("\n\n") == 2 and abstract.startswith("A key property of successful learning")
+
+
+def test_feeds_without_base_url_still_parse(out):
+    assert run_cli("update", SAMPLE, "-o", out).code == 0
+    feed = parsed(out / "atom.xml")
+    assert feed.feed.id.startswith("urn:uuid:")
+    assert not [link for link in feed.feed.links if link.rel == "self"]
