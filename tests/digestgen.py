@@ -24,18 +24,44 @@ def digest_text(day: date, certified=(), accepted=(), submitted=(), kind: str = 
     if certified:
         out += _heading("New certifications")
         for it in certified:
-            out += [f"{', '.join(it.certifications)}: {it.title}", "", ", ".join(it.authors), "",
-                    f"https://openreview.net/forum?id={it.forum_id}", "", "---", ""]
+            out += [
+                f"{', '.join(it.certifications)}: {it.title}",
+                "",
+                ", ".join(it.authors),
+                "",
+                f"https://openreview.net/forum?id={it.forum_id}",
+                "",
+                "---",
+                "",
+            ]
     if accepted:
         out += _heading("Accepted papers")
         for it in accepted:
-            out += [f"Title: {it.title}", "", f"Authors: {', '.join(it.authors)}", "",
-                    f"Abstract: {it.abstract}", "", f"URL: https://openreview.net/forum?id={it.forum_id}", "", "---", ""]
+            out += [
+                f"Title: {it.title}",
+                "",
+                f"Authors: {', '.join(it.authors)}",
+                "",
+                f"Abstract: {it.abstract}",
+                "",
+                f"URL: https://openreview.net/forum?id={it.forum_id}",
+                "",
+                "---",
+                "",
+            ]
     if submitted:
         out += _heading("New submissions")
         for it in submitted:
-            out += [f"Title: {it.title}", "", f"Abstract: {it.abstract}", "",
-                    f"URL: https://openreview.net/forum?id={it.forum_id}", "", "---", ""]
+            out += [
+                f"Title: {it.title}",
+                "",
+                f"Abstract: {it.abstract}",
+                "",
+                f"URL: https://openreview.net/forum?id={it.forum_id}",
+                "",
+                "---",
+                "",
+            ]
     return "\n".join(out) + "\n"
 
 

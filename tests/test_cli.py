@@ -113,7 +113,9 @@ def test_damaged_or_foreign_state_is_refused_untouched(out):
 
 def test_settings_file_and_flags(tmp_path, out):
     cfg = tmp_path / "d2f.toml"
-    cfg.write_text(f'title = "My TMLR"\nbase_url = "https://feeds.example.org/tmlr"\nmax_entries = 3\noutput = "{out}"\n')
+    cfg.write_text(
+        f'title = "My TMLR"\nbase_url = "https://feeds.example.org/tmlr"\nmax_entries = 3\noutput = "{out}"\n'
+    )
     r = run_cli("update", SAMPLE, "-c", cfg)
     assert r.code == 0, r.err
     atom = (out / "atom.xml").read_text()
@@ -143,6 +145,9 @@ def test_settings_file_in_working_folder(tmp_path, monkeypatch):
 
 
 def test_module_and_console_script_run(out):
-    r = subprocess.run([sys.executable, "-m", "digest2feed", "update", str(SAMPLE), "-o", str(out), "-v"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "digest2feed", "update", str(SAMPLE), "-o", str(out), "-v"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0 and "entries in the feed: 24" in r.stdout

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from conftest import FIXTURES, SAMPLE
 
+from conftest import FIXTURES, SAMPLE
 from digest2feed.digest import NotADigest, parse_digest
 from digest2feed.model import Rung
 
@@ -21,7 +21,7 @@ def by_id(digest):
 
 
 def test_sample_counts(sample):
-    assert sample.date == datetime(2023, 4, 30, tzinfo=timezone.utc)
+    assert sample.date == datetime(2023, 4, 30, tzinfo=UTC)
     assert sample.kind == "weekly"
     assert sample.warnings == ()
     papers = sample.papers
@@ -40,7 +40,9 @@ def test_sample_first_accepted_paper(sample):
     assert p.title == "Group Fairness in Reinforcement Learning"
     assert p.authors == ("Harsh Satija", "Alessandro Lazaric", "Matteo Pirotta", "Joelle Pineau")
     assert p.abstract.startswith("We pose and study the problem of satisfying fairness in the online")
-    assert p.abstract.endswith("display the desired behavior of learning the optimal policy while performing a fair learning process.")
+    assert p.abstract.endswith(
+        "display the desired behavior of learning the optimal policy while performing a fair learning process."
+    )
     assert p.url == "https://openreview.net/forum?id=JkIH4MeOc3"
 
 
@@ -68,14 +70,19 @@ def test_sample_wrapped_abstract_keeps_its_line_breaks(sample):
 
 def test_sample_multi_paragraph_abstract(sample):
     p = by_id(sample)["Sb6p5mcefw"]
-    assert p.title == "Generalization as Dynamical Robustness--The Role of Riemannian Contraction in Supervised Learning"
+    assert (
+        p.title == "Generalization as Dynamical Robustness--The Role of Riemannian Contraction in Supervised Learning"
+    )
     assert p.authors == ("Leo Kozachkov", "Patrick Wensing", "Jean-Jacques Slotine")
     paragraphs = p.abstract.split("\n\n")
     assert len(paragraphs) == 3
     assert paragraphs[0].startswith("A key property of successful learning algorithms is generalization.")
     assert paragraphs[0].endswith("through the notion of algorithmic stability.")
     assert paragraphs[1].startswith("In particular, we prove that Riemannian contraction")
-    assert "with rate $\\lambda > 0$, it is uniformly algorithmically stable with rate $\\mathcal{O}(1/\\lambda n)$" in paragraphs[1]
+    assert (
+        "with rate $\\lambda > 0$, it is uniformly algorithmically stable with rate $\\mathcal{O}(1/\\lambda n)$"
+        in paragraphs[1]
+    )
     assert paragraphs[2].endswith("for nonlinear function classes such as wide neural networks.")
 
 
@@ -84,7 +91,9 @@ def test_sample_latex_kept_verbatim(sample):
     assert p.title == "Differentially Private Image Classification from Features"
     assert len(p.authors) == 5 and p.authors[-1] == "Ashok Cutkosky"
     assert "stricter epsilon values ($\\epsilon < 1$)" in p.abstract
-    assert p.abstract.endswith("top-1 accuracy of 88\\% under DP guarantee of (8, $8 * 10^{-7}$) and 84.3\\% under (0.1, $8 * 10^{-7}$).")
+    assert p.abstract.endswith(
+        "top-1 accuracy of 88\\% under DP guarantee of (8, $8 * 10^{-7}$) and 84.3\\% under (0.1, $8 * 10^{-7}$)."
+    )
     q = by_id(sample)["qxrwt6F3sf"]
     assert "(\\emph{e.g.}, subgaussian or subexponential)" in q.abstract
 
@@ -96,7 +105,9 @@ def test_sample_submissions(sample):
     assert first.abstract.startswith("Offline reinforcement learning (offline RL) is an emerging field")
     assert first.abstract.endswith("the advancement of research in large-scale equilibrium finding.")
     diet = by_id(sample)["1dwXa9vmOI"]
-    assert diet.title == "Does ‘Deep Learning on a Data Diet’ reproduce? Overall yes, but GraNd at Initialization does not"
+    assert (
+        diet.title == "Does ‘Deep Learning on a Data Diet’ reproduce? Overall yes, but GraNd at Initialization does not"
+    )
     last = by_id(sample)["XuOE99cmST"]
     assert last.title.startswith("Turning a Curse into a Blessing: Enabling In-Distribution-Data-Free")
     # The page furniture after the last entry ("Reply all", "Forward", ...) is not part of it.
@@ -128,7 +139,7 @@ def test_certifications_split_after_the_names():
 
 def test_daily_digest_unpadded_day_and_unknown_section():
     d = parse_digest((FIXTURES / "daily-2025-11-06.txt").read_text(encoding="utf-8"), "daily.txt")
-    assert (d.kind, d.date) == ("daily", datetime(2025, 11, 6, tzinfo=timezone.utc))
+    assert (d.kind, d.date) == ("daily", datetime(2025, 11, 6, tzinfo=UTC))
     papers = by_id(d)
     assert set(papers) == {"DailyAcc01", "DailySub01"}
     assert papers["DailyAcc01"].title == "A Daily Paper With a Title That Breaks Across Lines"
@@ -156,10 +167,10 @@ def test_text_without_a_digest_is_an_error():
 def test_date_falls_back_to_subject_then_date_header():
     body = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]  # no title line
     d = parse_digest(body, "m", subject="[tmlr] Daily TMLR digest for Jan 2, 2024")
-    assert (d.kind, d.date) == ("daily", datetime(2024, 1, 2, tzinfo=timezone.utc))
-    sent = datetime(2023, 4, 29, 20, 0, 18, tzinfo=timezone.utc).astimezone()
+    assert (d.kind, d.date) == ("daily", datetime(2024, 1, 2, tzinfo=UTC))
+    sent = datetime(2023, 4, 29, 20, 0, 18, tzinfo=UTC).astimezone()
     d = parse_digest(body, "m", subject="no date here", sent=datetime.fromisoformat("2023-04-29T20:00:18-07:00"))
-    assert d.date == datetime(2023, 4, 30, tzinfo=timezone.utc)  # the UTC day it was sent
+    assert d.date == datetime(2023, 4, 30, tzinfo=UTC)  # the UTC day it was sent
     assert sent.tzinfo is not None
     with pytest.raises(NotADigest, match="no digest date"):
         parse_digest(body, "m")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import feedparser
 import pytest
-from conftest import FIXTURES, SAMPLE, run_cli
 from lxml import etree
+
+from conftest import FIXTURES, SAMPLE, run_cli
 
 BASE = "https://feeds.example.org/tmlr/"
 
@@ -52,7 +53,7 @@ def test_entry_fields(site):
     assert r.author == "Harsh Satija, Alessandro Lazaric, Matteo Pirotta, Joelle Pineau"
     assert [t.term for t in a.tags] == ["Accepted"] and [t.term for t in r.tags] == ["Accepted"]
     assert a.published == "2023-04-30T12:00:00+00:00" and a.updated == a.published
-    assert datetime(*a.published_parsed[:6], tzinfo=timezone.utc) == datetime(2023, 4, 30, 12, tzinfo=timezone.utc)
+    assert datetime(*a.published_parsed[:6], tzinfo=UTC) == datetime(2023, 4, 30, 12, tzinfo=UTC)
     # Entries of one digest are one second apart, in the digest's order: no two share a time stamp.
     assert atom.entries[3].published == "2023-04-30T11:59:59+00:00"
     assert len({e.updated for e in atom.entries}) == len(atom.entries)

@@ -7,18 +7,20 @@ from datetime import date
 from pathlib import Path
 
 import feedparser
-from conftest import mtimes, run_cli, snapshot
-from digestgen import Item, digest_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import mtimes, run_cli, snapshot
 from digest2feed.digest import parse_digest
 from digest2feed.merge import merge
+from digestgen import Item, digest_text
 
 P_SUB = Item("PaperAAAA1", "An Early Title", abstract="The submitted abstract.")
 Q_SUB = Item("PaperBBBB2", "Another Submission", abstract="Second abstract with $x < y$.")
 P_ACC = Item("PaperAAAA1", "The Final Title", ("Ada Lovelace", "Alan Turing"), "The camera-ready abstract.")
-P_CERT = Item("PaperAAAA1", "The Final Title", ("Ada Lovelace", "Alan Turing"), certifications=("Featured Certification",))
+P_CERT = Item(
+    "PaperAAAA1", "The Final Title", ("Ada Lovelace", "Alan Turing"), certifications=("Featured Certification",)
+)
 LADDER = {
     "d1.txt": digest_text(date(2023, 1, 8), submitted=[P_SUB, Q_SUB]),
     "d2.txt": digest_text(date(2023, 3, 5), accepted=[P_ACC]),
@@ -52,11 +54,15 @@ def test_the_ladder_one_entry_per_step_new_id_per_rung(tmp_path):
     assert run_cli("update", inputs["d2.txt"], "-o", out).code == 0
     assert entries(out / "atom.xml") == [(p + "#accepted", "The Final Title", "2023-03-05T12:00:00+00:00"), q]
     # The replaced entry is history now: in the archive of its month, never deleted.
-    assert entries(out / "archive" / "2023-01.xml") == [(p + "#submitted", "An Early Title", "2023-01-08T12:00:00+00:00")]
+    assert entries(out / "archive" / "2023-01.xml") == [
+        (p + "#submitted", "An Early Title", "2023-01-08T12:00:00+00:00")
+    ]
 
     assert run_cli("update", inputs["d3.txt"], "-o", out).code == 0
     assert entries(out / "atom.xml") == [(p + "#certified", "The Final Title", "2023-05-07T12:00:00+00:00"), q]
-    assert entries(out / "archive" / "2023-03.xml") == [(p + "#accepted", "The Final Title", "2023-03-05T12:00:00+00:00")]
+    assert entries(out / "archive" / "2023-03.xml") == [
+        (p + "#accepted", "The Final Title", "2023-03-05T12:00:00+00:00")
+    ]
     cert = feedparser.parse((out / "atom.xml").read_bytes()).entries[0]
     # The certification entry carries no abstract of its own: the accepted one is shown.
     assert "The camera-ready abstract." in cert.content[0].value
@@ -91,7 +97,9 @@ def test_repeat_in_a_later_digest_changes_nothing(tmp_path):
 
 
 def test_second_certification_later_updates_the_entry_in_place(tmp_path):
-    later = Item("PaperAAAA1", "The Final Title", ("Ada Lovelace", "Alan Turing"), certifications=("Outstanding Certification",))
+    later = Item(
+        "PaperAAAA1", "The Final Title", ("Ada Lovelace", "Alan Turing"), certifications=("Outstanding Certification",)
+    )
     texts = {**LADDER, "d4.txt": digest_text(date(2023, 9, 3), certified=[later])}
     inputs, out = write(tmp_path / "in", texts), tmp_path / "out"
     run_cli("update", *inputs.values(), "-o", out)
@@ -118,7 +126,11 @@ def digests(draw) -> dict[str, str]:
             rung = draw(st.sampled_from(list(sections)))
             title = draw(st.sampled_from(["Title A", "Title B: Revised"]))
             authors = ("Ada Lovelace", "Wei ZHANG") if rung != "submitted" else ()
-            certs = tuple(draw(st.lists(st.sampled_from(CERTS), min_size=1, max_size=2, unique=True))) if rung == "certified" else ()
+            certs = (
+                tuple(draw(st.lists(st.sampled_from(CERTS), min_size=1, max_size=2, unique=True)))
+                if rung == "certified"
+                else ()
+            )
             sections[rung].append(Item(forum, title, authors, f"Abstract of {forum}, version {n % 2}.", certs))
         texts[f"digest-{n}.txt"] = digest_text(day, **sections)
     return texts

@@ -15,14 +15,23 @@ from digest2feed import __version__
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="digest2feed", description="Turn TMLR mailing-list digests into Atom, RSS and JSON feeds.")
+    p = argparse.ArgumentParser(
+        prog="digest2feed", description="Turn TMLR mailing-list digests into Atom, RSS and JSON feeds."
+    )
     p.add_argument("--version", action="version", version=f"digest2feed {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("update", help="merge digests into the feeds in the output folder (the cron job)")
-    up.add_argument("inputs", nargs="*", metavar="INPUT", help="digest text, .eml, mbox, Maildir, folder, or - for stdin; none: regenerate from the state")
+    up.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="digest text, .eml, mbox, Maildir, folder, or - for stdin; none: regenerate from the state",
+    )
     up.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
-    up.add_argument("-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)")
+    up.add_argument(
+        "-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)"
+    )
     up.add_argument("--base-url", metavar="URL", help="where the output folder is served, for self links")
     up.add_argument("--max-entries", metavar="N", help="entries in each subscription feed (default: 500)")
     loud = up.add_mutually_exclusive_group()

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dateutil import parser as dateparser
 
 from digest2feed.model import Announcement, Digest, Problem, Rung
 
-TITLE_RE = re.compile(
-    r"\b(Weekly|Daily) TMLR digest for ([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})", re.IGNORECASE
-)
+TITLE_RE = re.compile(r"\b(Weekly|Daily) TMLR digest for ([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})", re.IGNORECASE)
 FORUM_RE = re.compile(r"https?://openreview\.net/forum\?id=([A-Za-z0-9_-]+)")
 LABEL_RE = re.compile(r"(Title|Authors|Abstract|URL):[ \t]?(.*)")
 LABELS = ("Title", "Authors", "Abstract", "URL")
@@ -54,12 +52,10 @@ def title_date(text: str) -> tuple[datetime, str] | None:
         day = dateparser.parse(m.group(2).replace(".", ""))
     except (ValueError, OverflowError):
         return None
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc), m.group(1).lower()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC), m.group(1).lower()
 
 
-def parse_digest(
-    text: str, source: str, subject: str | None = None, sent: datetime | None = None
-) -> Digest:
+def parse_digest(text: str, source: str, subject: str | None = None, sent: datetime | None = None) -> Digest:
     """Parse one digest; ``subject`` and ``sent`` (the Date header) date it when its text cannot."""
     lines = clean_text(text).split("\n")
     headings = list(_headings(lines))
@@ -71,14 +67,14 @@ def parse_digest(
     if dated is None:
         if sent is None:
             raise NotADigest(Problem(source, "no digest date: no title line, Subject or Date"))
-        day = sent.astimezone(timezone.utc)
-        dated = (datetime(day.year, day.month, day.day, tzinfo=timezone.utc), "weekly")
+        day = sent.astimezone(UTC)
+        dated = (datetime(day.year, day.month, day.day, tzinfo=UTC), "weekly")
 
     warnings: list[Problem] = []
     announcements: list[Announcement] = []
     seen: set[tuple[str, Rung]] = set()
     bounds = [*headings, (len(lines) + 1, "")]
-    for (start, name), (end, _) in zip(bounds, bounds[1:]):
+    for (start, name), (end, _) in zip(bounds, bounds[1:], strict=False):
         rung = SECTIONS.get(name.lower())
         body = range(start + 1, end - 1)  # below the underline, above the next heading
         chunks = list(_chunks(lines, body))

@@ -12,14 +12,14 @@ import posixpath
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from digest2feed.merge import State, all_entries
 from digest2feed.model import Entry, Rung
 from digest2feed.settings import Settings
 
 JOURNAL_URL = "https://jmlr.org/tmlr/"
-TMLR_START = datetime(2022, 1, 1, tzinfo=timezone.utc)  # a plausible "updated" for a feed with no papers yet
+TMLR_START = datetime(2022, 1, 1, tzinfo=UTC)  # a plausible "updated" for a feed with no papers yet
 ARCHIVE_DIR = "archive"
 INDEX_ENTRIES = 100
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
@@ -107,12 +107,26 @@ def plan(state: State, settings: Settings) -> dict[str, Document]:
         if i + 1 < len(chain):
             links.append(("next-archive", href(path, chain[i + 1])))
         month = path[len(ARCHIVE_DIR) + 1 : -len(".xml")]
-        add(path, "atom", f"{settings.title}: archive {month}", settings.subtitle, months[path],
-            links=tuple(links), archive=True, state=True)
+        add(
+            path,
+            "atom",
+            f"{settings.title}: archive {month}",
+            settings.subtitle,
+            months[path],
+            links=tuple(links),
+            archive=True,
+            state=True,
+        )
 
     if settings.html:
-        add("index.html", "html", settings.title, settings.subtitle, window[:INDEX_ENTRIES],
-            feeds=tuple((t, href("index.html", p), f) for t, p, f in feeds))
+        add(
+            "index.html",
+            "html",
+            settings.title,
+            settings.subtitle,
+            window[:INDEX_ENTRIES],
+            feeds=tuple((t, href("index.html", p), f) for t, p, f in feeds),
+        )
     return docs
 
 

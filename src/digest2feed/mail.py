@@ -13,8 +13,20 @@ from html.parser import HTMLParser
 from dateutil import parser as dateparser
 
 HEADER_LINE = re.compile(rb"[!-9;-~]+:[ \t]")
-MAIL_HEADERS = {b"from", b"to", b"subject", b"date", b"message-id", b"received", b"mime-version",
-                b"return-path", b"delivered-to", b"content-type", b"x-original-to", b"reply-to"}
+MAIL_HEADERS = {
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"received",
+    b"mime-version",
+    b"return-path",
+    b"delivered-to",
+    b"content-type",
+    b"x-original-to",
+    b"reply-to",
+}
 # Google Groups appends this to every message; it is not part of the digest.
 FOOTER_RE = re.compile(r"^-- ?\n(?:.*\n){0,2}.*You received this message because you are subscribed", re.M)
 SINGLE_BYTE = re.compile(r"(us-)?ascii|iso-8859-\d+|latin-?\d|windows-125\d|cp125\d", re.I)

@@ -117,7 +117,9 @@ def _stdin(stream: BinaryIO) -> Iterator[Item]:
             tmp.flush()
             for item in _mbox(Path(tmp.name), True):
                 if isinstance(item, Text):
-                    item = Text("<stdin>" + item.source[len(tmp.name):], item.text, item.subject, item.sent, item.message_id)
+                    item = Text(
+                        "<stdin>" + item.source[len(tmp.name) :], item.text, item.subject, item.sent, item.message_id
+                    )
                 else:
                     item = Note(item.kind, Problem("<stdin>", item.problem.message, item.problem.line))
                 yield item

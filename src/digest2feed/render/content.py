@@ -39,9 +39,7 @@ def html(entry: Entry) -> str:
     for para in paragraphs(entry.abstract or ""):
         parts.append("<p>" + "<br>\n".join(escape(line) for line in para) + "</p>")
     parts.append(f"<p>{escape(milestones_line(entry))}</p>")
-    parts.append(
-        f'<p><a href="{escape(entry.url)}">OpenReview</a> · <a href="{escape(entry.pdf_url)}">PDF</a></p>'
-    )
+    parts.append(f'<p><a href="{escape(entry.url)}">OpenReview</a> · <a href="{escape(entry.pdf_url)}">PDF</a></p>')
     return "\n".join(parts)
 
 

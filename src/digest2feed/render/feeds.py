@@ -65,7 +65,10 @@ class _EntryExt(BaseEntryExtension):
         e = self.entry
         assert e is not None
         summary = node.find("summary")  # feedgen builds un-namespaced elements; the root's default applies
-        for rel, href, mime, title in (("alternate", e.url, "text/html", None), ("related", e.pdf_url, "application/pdf", "PDF")):
+        for rel, href, mime, title in (
+            ("alternate", e.url, "text/html", None),
+            ("related", e.pdf_url, "application/pdf", "PDF"),
+        ):
             link = etree.Element("link", href=href, rel=rel, type=mime)
             if title:
                 link.set("title", title)
