@@ -17,14 +17,14 @@ run: $(STAMP)
 	$(BIN)/digest2feed update examples/ -o output/ -v
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 
 clean:
 	rm -rf $(VENV) output/*.xml output/*.json output/*.html output/accepted output/submissions output/certified output/archive
