@@ -67,3 +67,48 @@ def digest_text(day: date, certified=(), accepted=(), submitted=(), kind: str = 
 
 def _heading(name: str) -> list[str]:
     return ["", name, "=" * len(name), "", ""]
+
+
+WORDS = (
+    "learning neural networks robust sparse optimal graph policy gradient bound kernel transformer inference "
+    "privacy causal diffusion contrastive bayesian federated reinforcement stochastic convex representation "
+    "generalization adversarial estimation regret attention spectral manifold"
+).split(" ")
+NAMES = ["Ada Lovelace", "Alan Turing", "José Núñez", "Wei ZHANG", "Zoë Ångström", "Grace Hopper", "Søren Kierkegaard"]
+CERTS = ["Featured Certification", "Survey Certification", "Reproducibility Certification", "Expert Certification"]
+
+
+def history(weeks: int, per_week: int, rng, start: date = date(2022, 1, 2)) -> list[tuple[str, str]]:
+    """Weekly digests in which papers are submitted, accepted weeks later, some certified after.
+
+    ``rng`` is a ``random.Random``: the same seed gives the same history.
+    """
+    from datetime import timedelta
+
+    def words(n: int) -> str:
+        return " ".join(rng.choice(WORDS) for _ in range(n))
+
+    def abstract() -> str:
+        latex = " with $\\epsilon < 1$ and 88\\% \\emph{e.g.}"
+        paragraphs = [words(rng.randint(20, 60)) + latex for _ in range(rng.randint(1, 3))]
+        return "\n\n".join(p.replace(" with ", "\nwith ", 1) for p in paragraphs)
+
+    out: list[tuple[str, str]] = []
+    submitted: list[Item] = []
+    accepted: list[Item] = []
+    serial = 0
+    for week in range(weeks):
+        day = start + timedelta(days=7 * week)
+        new = []
+        for _ in range(rng.randint(per_week // 2, per_week)):
+            serial += 1
+            new.append(Item(f"P{serial:07d}x", words(rng.randint(4, 12)).capitalize(), abstract=abstract()))
+        n_acc = min(len(submitted), rng.randint(0, per_week // 2))
+        acc = [submitted.pop(rng.randrange(len(submitted))) for _ in range(n_acc)]
+        acc = [Item(i.forum_id, i.title, tuple(rng.sample(NAMES, rng.randint(1, 5))), i.abstract) for i in acc]
+        cert = [accepted.pop(rng.randrange(len(accepted))) for _ in range(min(len(accepted), rng.randint(0, 2)))]
+        cert = [Item(i.forum_id, i.title, i.authors, "", tuple(rng.sample(CERTS, rng.randint(1, 2)))) for i in cert]
+        submitted += new
+        accepted += acc
+        out.append((f"weekly-{day:%Y-%m-%d}.txt", digest_text(day, certified=cert, accepted=acc, submitted=new)))
+    return out

@@ -1,0 +1,173 @@
+"""Retention: the window, RFC 5005 archive documents, and state read back from all of them."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+
+import feedparser
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from conftest import mtimes, run_cli, snapshot
+from digest2feed.digest import parse_digest
+from digest2feed.merge import merge
+from digestgen import history
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+FH = "{http://purl.org/syndication/history/1.0}"
+
+
+def write_all(folder: Path, texts) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in texts:
+        (folder / name).write_text(text, encoding="utf-8")
+        paths.append(folder / name)
+    return paths
+
+
+def links(path: Path) -> dict[str, str]:
+    root = etree.parse(str(path)).getroot()
+    return {link.get("rel"): link.get("href") for link in root.findall(f"{ATOM}link")}
+
+
+@pytest.fixture(scope="module")
+def backfill(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("backfill")
+    texts = history(220, 12, random.Random(7))
+    inputs = write_all(tmp / "in", texts)
+    out = tmp / "out"
+    r = run_cli("update", *inputs, "-o", out, "--max-entries", "100", "--base-url", "https://x.example/f/", "-v")
+    assert r.code == 0, r.err
+    return texts, inputs, out
+
+
+def test_backfill_loses_no_paper_and_no_rung(backfill):
+    texts, _, out = backfill
+    assert len(texts) >= 200
+    expected = merge({}, [parse_digest(t, n) for n, t in texts])
+    files = sorted(out.glob("archive/*.xml"))
+    assert len(files) > 40
+    found: dict[str, str] = {}
+    for path in [out / "atom.xml", *files]:
+        feed = feedparser.parse(path.read_bytes())
+        assert feed.bozo == 0, path
+        for e in feed.entries:
+            assert e.id not in found, f"{e.id} twice"
+            found[e.id] = path.name
+    url = "https://openreview.net/forum?id="
+    want = {f"{url}{fid}#{rung.slug}" for fid, rec in expected.items() for rung, _ in rec.sightings}
+    assert set(found) == want
+    window = feedparser.parse((out / "atom.xml").read_bytes()).entries
+    assert len(window) == 100
+    # Every paper's newest rung is either in the window or archived; never both, never an older one in the window.
+    tops = {f"https://openreview.net/forum?id={fid}#{rec.top.slug}" for fid, rec in expected.items()}
+    assert {e.id for e in window} <= tops
+
+
+def test_archives_chain_both_ways_and_are_marked(backfill):
+    _, _, out = backfill
+    base = "https://x.example/f/"
+    files = sorted(p.relative_to(out).as_posix() for p in out.glob("archive/*.xml"))
+    # Back from the subscription feed to the oldest archive...
+    seen, here = [], links(out / "atom.xml").get("prev-archive")
+    while here:
+        rel = here.removeprefix(base)
+        seen.append(rel)
+        here = links(out / rel).get("prev-archive")
+    assert seen == files[::-1]
+    # ...and forward again, each pointing at the subscription feed as current.
+    forward, here = [], base + files[0]
+    while here:
+        rel = here.removeprefix(base)
+        forward.append(rel)
+        got = links(out / rel)
+        assert got["current"] == base + "atom.xml" and got["self"] == base + rel
+        assert etree.parse(str(out / rel)).getroot().find(f"{FH}archive") is not None
+        here = got.get("next-archive")
+    assert forward == files
+    assert etree.parse(str(out / "atom.xml")).getroot().find(f"{FH}archive") is None
+
+
+def test_rerun_and_regenerate_rewrite_nothing(backfill):
+    _, inputs, out = backfill
+    before, times = snapshot(out), mtimes(out)
+    flags = ("-o", out, "--max-entries", "100", "--base-url", "https://x.example/f/")
+    assert run_cli("update", *inputs[-3:], *flags).code == 0
+    assert run_cli("update", *flags).code == 0
+    assert snapshot(out) == before and mtimes(out) == times
+
+
+def archived(out: Path) -> int:
+    return sum(len(feedparser.parse(p.read_bytes()).entries) for p in out.glob("archive/*.xml"))
+
+
+def test_window_size_changes_move_entries_and_back(tmp_path):
+    texts = history(30, 10, random.Random(3))
+    state = merge({}, [parse_digest(t, n) for n, t in texts])
+    papers, rungs = len(state), sum(len(rec.sightings) for rec in state.values())
+    inputs = write_all(tmp_path / "in", texts)
+    out = tmp_path / "out"
+    run_cli("update", *inputs, "-o", out, "--max-entries", "50")
+    at50 = snapshot(out)
+    assert archived(out) == rungs - 50
+    run_cli("update", "-o", out, "--max-entries", "10")
+    assert len(feedparser.parse((out / "atom.xml").read_bytes()).entries) == 10
+    assert archived(out) == rungs - 10
+    run_cli("update", "-o", out, "--max-entries", "100000")
+    assert len(feedparser.parse((out / "atom.xml").read_bytes()).entries) == papers
+    assert archived(out) == rungs - papers  # only the superseded rungs, as history
+    run_cli("update", "-o", out, "--max-entries", "50")
+    assert snapshot(out) == at50
+
+
+def test_late_old_digest_goes_to_the_archive_without_touching_the_window(tmp_path):
+    texts = history(40, 10, random.Random(5))
+    inputs = write_all(tmp_path / "in", texts)
+    out = tmp_path / "out"
+    late = inputs.pop(3)
+    run_cli("update", *inputs, "-o", out, "--max-entries", "20")
+    window = (out / "atom.xml").read_bytes()
+    r = run_cli("update", late, "-o", out, "--max-entries", "20", "-v")
+    assert r.code == 0
+    assert (out / "atom.xml").read_bytes() == window
+    assert "files written: 0" not in r.out
+
+
+def test_damaged_archive_is_refused_and_nothing_written(tmp_path):
+    inputs = write_all(tmp_path / "in", history(20, 10, random.Random(1)))
+    out = tmp_path / "out"
+    run_cli("update", *inputs[:-1], "-o", out, "--max-entries", "10")
+    victim = sorted(out.glob("archive/*.xml"))[1]
+    victim.write_bytes(victim.read_bytes()[:-200])
+    before, times = snapshot(out), mtimes(out)
+    r = run_cli("update", inputs[-1], "-o", out, "--max-entries", "10")
+    assert r.code == 1
+    assert r.err.startswith(f"digest2feed: {victim}:") and r.err.count("\n") == 1
+    assert snapshot(out) == before and mtimes(out) == times
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32), st.lists(st.integers(1, 40), min_size=1, max_size=4))
+def test_orders_groupings_and_window_changes_give_identical_trees(seed, windows):
+    rnd = random.Random(seed)
+    texts = history(rnd.randint(3, 25), 8, rnd)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = write_all(Path(tmp) / "in", texts)
+        final = str(windows[-1])
+        one, many = Path(tmp) / "one", Path(tmp) / "many"
+        assert run_cli("update", *inputs, "-o", one, "--max-entries", final).code == 0
+        rnd.shuffle(inputs)
+        runs = 0
+        while inputs:
+            k = rnd.randint(1, len(inputs))
+            group, inputs = inputs[:k], inputs[k:]
+            window = str(windows[runs % len(windows)])
+            assert run_cli("update", *group, "-o", many, "--max-entries", window).code == 0
+            runs += 1
+        assert run_cli("update", "-o", many, "--max-entries", final).code == 0
+        assert snapshot(many) == snapshot(one)
