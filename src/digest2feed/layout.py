@@ -23,10 +23,16 @@ TMLR_START = datetime(2022, 1, 1, tzinfo=UTC)  # a plausible "updated" for a fee
 ARCHIVE_DIR = "archive"
 INDEX_ENTRIES = 100
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
-VIEW_TEXT: dict[str, tuple[str, Callable[[Entry], bool]]] = {
-    "accepted": ("accepted papers, certified ones included", lambda e: e.current and e.rung >= Rung.ACCEPTED),
-    "submissions": ("new submissions", lambda e: e.rung is Rung.SUBMITTED),
-    "certified": ("certified papers", lambda e: e.rung is Rung.CERTIFIED),
+# view → (label on the page, words for titles, which entries). A submission stays in its
+# view after acceptance: that view reports submissions, and its readers saw that entry.
+VIEW_TEXT: dict[str, tuple[str, str, Callable[[Entry], bool]]] = {
+    "accepted": (
+        "Accepted",
+        "accepted papers, certified ones included",
+        lambda e: e.current and e.rung >= Rung.ACCEPTED,
+    ),
+    "submissions": ("New submissions", "new submissions", lambda e: e.rung is Rung.SUBMITTED),
+    "certified": ("Certified", "certified papers", lambda e: e.rung is Rung.CERTIFIED),
 }
 
 
@@ -44,7 +50,7 @@ class Document:
     links: tuple[tuple[str, str], ...] = ()  # (rel, href) beyond self and alternate
     archive: bool = False
     state: bool = False  # carries the merge state (atom.xml and archives)
-    feeds: tuple[tuple[str, str, str], ...] = ()  # (title, href, format): the page's feed list
+    feeds: tuple[tuple[str, str, str, str], ...] = ()  # (label, title, href, format): the page's feed list
 
 
 def archive_path(entry: Entry) -> str:
@@ -83,13 +89,13 @@ def plan(state: State, settings: Settings) -> dict[str, Document]:
             return settings.base_url + dst
         return posixpath.relpath(dst, posixpath.dirname(src) or ".")
 
-    feeds: list[tuple[str, str, str]] = []
-    views = [("", settings.title, settings.subtitle, window)]
+    feeds: list[tuple[str, str, str, str]] = []
+    views = [("", "All papers", settings.title, settings.subtitle, window)]
     for view in settings.views:
-        what, keep = VIEW_TEXT[view]
+        label, what, keep = VIEW_TEXT[view]
         chosen = [e for e in every if keep(e)][: settings.max_entries]
-        views.append((view + "/", f"{settings.title}: {what}", f"{settings.subtitle}: {what} only", chosen))
-    for folder, title, subtitle, entries in views:
+        views.append((view + "/", label, f"{settings.title}: {what}", f"{settings.subtitle}: {what} only", chosen))
+    for folder, label, title, subtitle, entries in views:
         for fmt in settings.formats:
             path = folder + FILE_NAMES[fmt]
             extra: dict = {}
@@ -98,7 +104,7 @@ def plan(state: State, settings: Settings) -> dict[str, Document]:
                 if chain:
                     extra["links"] = (("prev-archive", href(path, chain[-1])),)
             add(path, fmt, title, subtitle, entries, **extra)
-            feeds.append((title, path, fmt))
+            feeds.append((label, title, path, fmt))
 
     for i, path in enumerate(chain):
         links = [("current", href(path, "atom.xml"))]
@@ -125,7 +131,7 @@ def plan(state: State, settings: Settings) -> dict[str, Document]:
             settings.title,
             settings.subtitle,
             window[:INDEX_ENTRIES],
-            feeds=tuple((t, href("index.html", p), f) for t, p, f in feeds),
+            feeds=tuple((label, t, href("index.html", p), f) for label, t, p, f in feeds),
         )
     return docs
 

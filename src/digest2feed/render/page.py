@@ -24,9 +24,12 @@ body { font: 1rem/1.5 system-ui, sans-serif; color: var(--fg); background: var(-
        margin: 0 auto; max-width: 48rem; padding: 1rem; }
 a { color: var(--accent); }
 h1 { font-size: 1.6rem; margin: .2em 0; }
-h2 { font-size: 1.15rem; margin: 0; }
+h2 { font-size: 1.25rem; margin: 1rem 0 .3rem; }
+h3 { font-size: 1.1rem; margin: 0; }
 header p, .meta { color: var(--muted); }
-ul.feeds { padding-left: 1.2rem; }
+table.feeds { border-collapse: collapse; margin: .5rem 0 1.5rem; }
+table.feeds th, table.feeds td { text-align: left; padding: .25rem .6rem .25rem 0; }
+.vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 ol.papers { list-style: none; padding: 0; }
 article { border-top: 1px solid var(--muted); padding: .8rem 0; }
 .badge { display: inline-block; background: var(--badge); border-radius: .3rem; padding: 0 .4rem;
@@ -44,20 +47,37 @@ def _paper(e: Entry) -> str:
         paras = "".join(f"<p>{escape(chr(10).join(p))}</p>" for p in content.paragraphs(e.abstract))
         abstract = f"<details><summary>Abstract</summary>{paras}</details>"
     return (
-        f'<li><article><h2><a href="{escape(e.url)}">{escape(e.title)}</a></h2>'
+        f'<li><article><h3><a href="{escape(e.url)}">{escape(e.title)}</a></h3>'
         f'<p>{badges}<time datetime="{e.published:%Y-%m-%d}">{e.published:%Y-%m-%d}</time>'
         f' · <a href="{escape(e.pdf_url)}">PDF</a></p>{authors}{abstract}</article></li>'
     )
+
+
+def _feed_table(doc: Document) -> str:
+    """One row per view, one column per format: compact enough for a phone."""
+    formats = list(dict.fromkeys(fmt for *_, fmt in doc.feeds))
+    rows: dict[str, dict[str, str]] = {}
+    for label, _, href, fmt in doc.feeds:
+        rows.setdefault(label, {})[fmt] = href
+    head = "".join(f'<th scope="col">{FORMAT_NAME[f]}</th>' for f in formats)
+    body = "".join(
+        f'<tr><th scope="row">{escape(label)}</th>'
+        + "".join(
+            f'<td><a href="{escape(hrefs[f])}" type="{MIME[f]}">{FORMAT_NAME[f]}'
+            f'<span class="vh"> feed: {escape(label)}</span></a></td>'
+            for f in formats
+        )
+        + "</tr>"
+        for label, hrefs in rows.items()
+    )
+    return f'<table class="feeds"><thead><tr><th scope="col">Feed</th>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def render(doc: Document) -> bytes:
     discovery = "".join(
         f'<link rel="alternate" type="{MIME[fmt]}" title="{escape(f"{title} ({FORMAT_NAME[fmt]})")}"'
         f' href="{escape(href)}">\n'
-        for title, href, fmt in doc.feeds
-    )
-    feeds = "".join(
-        f'<li><a href="{escape(href)}">{escape(title)} ({FORMAT_NAME[fmt]})</a></li>' for title, href, fmt in doc.feeds
+        for _, title, href, fmt in doc.feeds
     )
     papers = "\n".join(_paper(e) for e in doc.entries) or "<li>No papers yet.</li>"
     page = f"""<!DOCTYPE html>
@@ -70,8 +90,11 @@ def render(doc: Document) -> bytes:
 </head>
 <body>
 <header><h1>{escape(doc.title)}</h1><p>{escape(doc.subtitle)}</p></header>
-<nav aria-label="Feeds"><h2>Subscribe</h2><ul class="feeds">{feeds}</ul></nav>
-<main><h2>Newest papers</h2>
+<nav aria-labelledby="subscribe"><h2 id="subscribe">Subscribe</h2>
+<p>Copy a link into your feed reader.</p>
+{_feed_table(doc)}
+</nav>
+<main aria-labelledby="newest"><h2 id="newest">Newest papers</h2>
 <ol class="papers">
 {papers}
 </ol></main>
