@@ -83,11 +83,11 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
                 raise Failed([e.problem]) from None
             new = merge(old, loaded.digests)
             docs = plan(new, settings)
-            files = {path: render(doc) for path, doc in docs.items() if not _current(doc, prints)}
+            files = ((path, render(doc)) for path, doc in docs.items() if not _current(doc, prints))
             stale = sorted(p for p in prints if p.startswith(ARCHIVE_DIR + "/") and p not in docs)
             written = commit(folder, files, stale, last="atom.xml")
-    except OSError as e:
-        raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}")]) from None
+    except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
+        raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
     touched: Iterable[str] = (a.forum_id for d in loaded.digests for a in d.announcements)
     return Report(loaded, summarize(old, new, touched), len(docs["atom.xml"].entries), written)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_NAME = ".digest2feed.lock"
+TEMP_SUFFIX = ".d2f-tmp"
 
 
 @contextmanager
@@ -31,37 +32,56 @@ def unchanged(path: Path, data: bytes) -> bool:
         return False
 
 
-def commit(folder: Path, files: dict[str, bytes], stale: list[str], last: str) -> list[str]:
+class StoreError(OSError):
+    """A file could not be written; nothing in the folder was changed."""
+
+
+def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], last: str) -> list[str]:
     """Write every changed file beside its target, then rename them all, ``last`` last.
 
-    A failure while writing (disk full, read-only folder) removes the temporary
-    files and changes nothing. Renames come only after every write succeeded, each
-    atomic; stale files go after the renames, so a crash at any point leaves every
-    fact in some state file. Returns the paths written or removed.
+    ``files`` may be a generator: each file is rendered, compared and written out
+    before the next, so memory holds one file at a time. A failure while writing
+    (disk full, read-only folder) removes the temporary files and changes nothing.
+    Renames come only after every write succeeded, each atomic; stale files go
+    after the renames, so a crash at any point leaves every fact in some state
+    file. Returns the paths written or removed.
     """
-    changed = sorted((p for p, data in files.items() if not unchanged(folder / p, data)), key=lambda p: p == last)
+    _remove_leftovers(folder)
     temps: list[tuple[str, str]] = []
     try:
-        for rel in changed:
+        for rel, data in files:
             target = folder / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            temps.append((tmp, rel))
-            with os.fdopen(fd, "wb") as f:
-                f.write(files[rel])
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
+            if unchanged(target, data):
+                continue
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+                temps.append((tmp, rel))
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.chmod(tmp, 0o644)
+            except OSError as e:
+                raise StoreError(e.errno, e.strerror, str(target)) from None
     except BaseException:
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
         raise
+    temps.sort(key=lambda t: t[1] == last)
     for tmp, rel in temps:
         os.replace(tmp, folder / rel)
+    changed = [rel for _, rel in temps]
     removed = [rel for rel in stale if _remove(folder / rel)]
     if changed or removed:
         _sync_dirs({(folder / rel).parent for rel in [*changed, *removed]})
     return changed + removed
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary files of a run that was killed mid-write; only a lock holder calls this."""
+    for tmp in folder.rglob(f".*{TEMP_SUFFIX}"):
+        tmp.unlink(missing_ok=True)
 
 
 def _remove(path: Path) -> bool:
