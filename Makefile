@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	cd bench && ../$(BIN)/python run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)

@@ -80,16 +80,17 @@ def test_archives_chain_both_ways_and_are_marked(backfill):
         seen.append(rel)
         here = links(out / rel).get("prev-archive")
     assert seen == files[::-1]
-    # ...and forward again, each pointing at the subscription feed as current.
+    # ...and forward again, each pointing at the subscription feed as current; the newest on to it.
     forward, here = [], base + files[0]
-    while here:
+    while here != base + "atom.xml":
         rel = here.removeprefix(base)
         forward.append(rel)
         got = links(out / rel)
         assert got["current"] == base + "atom.xml" and got["self"] == base + rel
         assert etree.parse(str(out / rel)).getroot().find(f"{FH}archive") is not None
-        here = got.get("next-archive")
+        here = got["next-archive"]
     assert forward == files
+    assert "next-archive" not in links(out / "atom.xml")
     assert etree.parse(str(out / "atom.xml")).getroot().find(f"{FH}archive") is None
 
 

@@ -96,7 +96,7 @@ def test_parser_on_broken_digests_and_the_feeds_it_leads_to(text):
     with tempfile.TemporaryDirectory() as tmp:
         for path, doc in docs.items():
             (Path(tmp) / path).parent.mkdir(parents=True, exist_ok=True)
-            (Path(tmp) / path).write_bytes(render(doc))
+            (Path(tmp) / path).write_bytes(render(doc, "0" * 64))
         assert read_state(Path(tmp))[0] == state
 
 

@@ -110,8 +110,9 @@ def plan(state: State, settings: Settings) -> dict[str, Document]:
         links = [("current", href(path, "atom.xml"))]
         if i > 0:
             links.append(("prev-archive", href(path, chain[i - 1])))
-        if i + 1 < len(chain):
-            links.append(("next-archive", href(path, chain[i + 1])))
+        # The newest archive's next document is the subscription feed itself: a lone archive
+        # then still has a chain link, which the W3C validator asks of every archive.
+        links.append(("next-archive", href(path, chain[i + 1] if i + 1 < len(chain) else "atom.xml")))
         month = path[len(ARCHIVE_DIR) + 1 : -len(".xml")]
         add(
             path,

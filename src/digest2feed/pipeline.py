@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 from digest2feed.digest import NotADigest, parse_digest
-from digest2feed.layout import ARCHIVE_DIR, Document, plan
+from digest2feed.layout import Document, plan
 from digest2feed.merge import Summary, merge, summarize
 from digest2feed.model import Digest, Problem
 from digest2feed.settings import Settings
@@ -78,31 +79,32 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
     try:
         with locked(folder):
             try:
-                old, prints = read_state(folder)
+                old, archives = read_state(folder)
             except StateError as e:
                 raise Failed([e.problem]) from None
             new = merge(old, loaded.digests)
             docs = plan(new, settings)
-            files = ((path, render(doc)) for path, doc in docs.items() if not _current(doc, prints))
-            stale = sorted(p for p in prints if p.startswith(ARCHIVE_DIR + "/") and p not in docs)
-            written = commit(folder, files, stale, last="atom.xml")
+            files = _changed(folder, docs.values(), regenerate=not names)
+            written = commit(folder, files, sorted(set(archives) - set(docs)), last="atom.xml")
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
         raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
     touched: Iterable[str] = (a.forum_id for d in loaded.digests for a in d.announcements)
     return Report(loaded, summarize(old, new, touched), len(docs["atom.xml"].entries), written)
 
 
-def _current(doc: Document, prints: dict[str, str]) -> bool:
-    """An archive whose stored fingerprint matches need not be rendered; others always are."""
-    if not doc.archive:
-        return False
-    from digest2feed.render.feeds import fingerprint
+def _changed(folder: Path, docs: Iterable[Document], regenerate: bool) -> Iterator[tuple[str, bytes]]:
+    """Render the documents whose file is missing or stores another fingerprint (all of them
+    when regenerating); the store then writes only those whose bytes differ."""
+    from digest2feed.render.stamp import fingerprint, stored
 
-    return prints.get(doc.path) == fingerprint(doc)
+    for doc in docs:
+        print_ = fingerprint(doc)
+        if regenerate or stored(folder / doc.path) != print_:
+            yield doc.path, render(doc, print_)
 
 
-def render(doc: Document) -> bytes:
+def render(doc: Document, stamp: str) -> bytes:
     from digest2feed.render import feeds, jsonfeed, page
 
     renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render}
-    return renderer[doc.format](doc)
+    return renderer[doc.format](doc, stamp)

@@ -20,7 +20,7 @@ from lxml import etree
 from digest2feed.layout import ARCHIVE_DIR
 from digest2feed.merge import join
 from digest2feed.model import Problem, Record, Rung, Sighting
-from digest2feed.render.feeds import ABSTRACT, ATOM_NS, FINGERPRINT, GENERATOR_URI, PROVENANCE
+from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PROVENANCE
 
 MAX_BYTES = 256 * 1024 * 1024
 A = f"{{{ATOM_NS}}}"
@@ -43,18 +43,17 @@ def state_files(folder: Path) -> list[Path]:
     return files
 
 
-def read_state(folder: Path) -> tuple[dict[str, Record], dict[str, str]]:
-    """The merged state, and each state file's stored fingerprint by its relative path."""
+def read_state(folder: Path) -> tuple[dict[str, Record], list[str]]:
+    """The merged state, and the archive documents found (relative paths)."""
     state: dict[str, Record] = {}
-    prints: dict[str, str] = {}
-    for path in state_files(folder):
-        records, prints[path.relative_to(folder).as_posix()] = read_file(path)
-        for rec in records:
+    files = state_files(folder)
+    for path in files:
+        for rec in read_file(path):
             state[rec.forum_id] = join(state[rec.forum_id], rec) if rec.forum_id in state else rec
-    return state, prints
+    return state, [p.relative_to(folder).as_posix() for p in files if p.parent.name == ARCHIVE_DIR]
 
 
-def read_file(path: Path) -> tuple[list[Record], str]:
+def read_file(path: Path) -> list[Record]:
     def refuse(why: str, line: int | None = None) -> StateError:
         return StateError(Problem(str(path), f"{why}; refusing to touch it", line))
 
@@ -81,29 +80,38 @@ def read_file(path: Path) -> tuple[list[Record], str]:
             records.append(_record(entry))
         except (KeyError, ValueError, TypeError, AttributeError):
             raise refuse("has a damaged entry", entry.sourceline) from None
-    stamp = root.findtext(PROVENANCE) or ""
-    return records, stamp.removeprefix(FINGERPRINT)
+    return records
+
+
+ID, TITLE, PUBLISHED, AUTHOR, NAME = (f"{A}{n}" for n in ("id", "title", "published", "author", "name"))
 
 
 def _record(entry: etree._Element) -> Record:
-    m = ID_RE.fullmatch(entry.findtext(f"{A}id") or "")
-    if not m:
-        raise ValueError("not a digest2feed entry id")
-    title = entry.findtext(f"{A}title")
-    if not title:
-        raise ValueError("no title")
-    abstract = entry.find(ABSTRACT)
-    sighting = Sighting(
-        at=_time(entry.findtext(f"{A}published")),
-        title=title,
-        authors=tuple(a.findtext(f"{A}name") or "" for a in entry.iterfind(f"{A}author")),
-        abstract=None if abstract is None else abstract.text or "",
-    )
+    """One pass over the entry's children: this runs once per entry of the whole history."""
+    ident = title = published = provenance = abstract = None
+    authors = []
+    for child in entry:
+        tag = child.tag
+        if tag == AUTHOR:
+            authors.append(child.findtext(NAME) or "")
+        elif tag == ID:
+            ident = child.text
+        elif tag == TITLE:
+            title = child.text
+        elif tag == PUBLISHED:
+            published = child.text
+        elif tag == ABSTRACT:
+            abstract = child.text or ""
+        elif tag == PROVENANCE:
+            provenance = child.text
+    m = ID_RE.fullmatch(ident or "")
+    if not m or not title:
+        raise ValueError("not a digest2feed entry")
     certs: tuple[tuple[str, datetime], ...] = ()
-    provenance = entry.findtext(PROVENANCE)
     if provenance:
         dates = json.loads(provenance)["certifications"]
         certs = tuple(sorted((str(name), _time(at)) for name, at in dates.items()))
+    sighting = Sighting(_time(published), title, tuple(authors), abstract)
     return Record(m.group(1), ((RUNGS[m.group(2)], sighting),), certs)
 
 

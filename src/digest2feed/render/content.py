@@ -6,6 +6,7 @@ input is ever passed through as markup.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
 from digest2feed.model import Entry
@@ -32,6 +33,7 @@ def paragraphs(abstract: str) -> list[list[str]]:
     return [p for p in out if p]
 
 
+@lru_cache(maxsize=4096)  # one entry is in up to nine files: main and views, three formats each
 def html(entry: Entry) -> str:
     parts = [f"<p><strong>{escape(status_line(entry))}</strong></p>"]
     if entry.authors:

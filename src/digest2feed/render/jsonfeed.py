@@ -41,7 +41,7 @@ def _item(e: Entry) -> dict:
     return item
 
 
-def render(doc: Document) -> bytes:
+def render(doc: Document, stamp: str) -> bytes:
     feed: dict = {
         "version": VERSION,
         "title": doc.title,
@@ -54,5 +54,7 @@ def render(doc: Document) -> bytes:
         "language": "en",
         "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
         "items": [_item(e) for e in doc.entries],
+        "_digest2feed": {"fingerprint": stamp},  # last: the store reads it from the file's tail
     }
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    # Compact: indentation would switch json to its pure-Python encoder, ten times slower.
+    return (json.dumps(feed, ensure_ascii=False, separators=(",", ": ")) + "\n").encode("utf-8")

@@ -11,6 +11,7 @@ from html import escape
 from digest2feed.layout import Document
 from digest2feed.model import Entry
 from digest2feed.render import content
+from digest2feed.render.stamp import xml_stamp
 
 MIME = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
 FORMAT_NAME = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
@@ -73,7 +74,7 @@ def _feed_table(doc: Document) -> str:
     return f'<table class="feeds"><thead><tr><th scope="col">Feed</th>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def render(doc: Document) -> bytes:
+def render(doc: Document, stamp: str) -> bytes:
     discovery = "".join(
         f'<link rel="alternate" type="{MIME[fmt]}" title="{escape(f"{title} ({FORMAT_NAME[fmt]})")}"'
         f' href="{escape(href)}">\n'
@@ -103,4 +104,4 @@ Made by digest2feed from the TMLR mailing-list digests.</p></footer>
 </body>
 </html>
 """
-    return page.encode("utf-8")
+    return page.encode("utf-8") + xml_stamp(stamp)

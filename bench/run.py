@@ -1,0 +1,126 @@
+"""digest2feed benchmark: backfill, incremental update, no-op rerun and --help, beside the floor.
+
+    make bench                      # 1,000, 10,000 and 50,000 papers, 3 runs each
+    python bench/run.py 1000 --runs 5
+
+Each figure is the median of several runs of a fresh process, timed by wall clock;
+peak memory is the child's max RSS (wait4). The floor (bench/floor.py) is measured
+in the same run, on the same files, right after the figure it is compared with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from generate import write_history
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+D2F = [sys.executable, "-m", "digest2feed"]
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in runs), max(m for _, m in runs)
+
+
+def tree_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def bench(papers: int, runs: int) -> dict:
+    work = WORK / str(papers)
+    shutil.rmtree(work, ignore_errors=True)
+    inputs = write_history(work / "in", papers)
+    history, last = inputs[:-1], inputs[-1]
+    digests = sum(1 for _ in history)
+    out = work / "out"
+
+    def floor() -> list[tuple[float, float]]:
+        return [timed([sys.executable, str(HERE / "floor.py"), str(out)]) for _ in range(runs)]
+
+    backfill = []
+    for _ in range(runs):
+        shutil.rmtree(out, ignore_errors=True)
+        backfill.append(timed([*D2F, "update", str(work / "in"), "-o", str(out)]))
+    shutil.rmtree(out)
+    # The history without its last digest, then that digest as this week's run.
+    assert timed([*D2F, "update", *map(str, history), "-o", str(out)])
+    base = work / "base"
+    shutil.copytree(out, base)
+    floor_before = floor()
+    incremental = []
+    for _ in range(runs):
+        shutil.rmtree(out)
+        shutil.copytree(base, out)
+        incremental.append(timed([*D2F, "update", str(last), "-o", str(out)]))
+    noop = [timed([*D2F, "update", str(last), "-o", str(out)]) for _ in range(runs)]
+    floor_after = floor()
+    help_ = [timed([*D2F, "--help"]) for _ in range(max(runs, 5))]
+    result = {
+        "papers": papers,
+        "digests": digests + 1,
+        "input_mb": round(sum(p.stat().st_size for p in inputs) / 1e6, 1),
+        "output_mb": round(tree_size(out) / 1e6, 1),
+        "files": sum(1 for p in out.rglob("*") if p.is_file()),
+        "backfill_s": median(backfill)[0],
+        "backfill_papers_per_s": papers / median(backfill)[0],
+        "backfill_rss_mb": median(backfill)[1],
+        "floor_s": median(floor_before)[0],
+        "incremental_s": median(incremental)[0],
+        "incremental_rss_mb": median(incremental)[1],
+        "noop_s": median(noop)[0],
+        "noop_rss_mb": median(noop)[1],
+        "floor_after_s": median(floor_after)[0],
+        "floor_rss_mb": median(floor_before)[1],
+        "help_s": median(help_)[0],
+    }
+    result["incremental_x_floor"] = result["incremental_s"] / result["floor_s"]
+    result["noop_x_floor"] = result["noop_s"] / result["floor_after_s"]
+    result["backfill_x_floor"] = result["backfill_s"] / result["floor_after_s"]
+    shutil.rmtree(base)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000, 50000])
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    rows = []
+    print(f"{'papers':>7} {'digests':>7} {'out MB':>7} | {'backfill':>16} {'RSS':>6} | {'floor':>6} | "
+          f"{'incremental':>15} {'RSS':>6} | {'no-op':>14} {'RSS':>6} | {'--help':>6}")  # fmt: skip
+    for size in args.sizes:
+        r = bench(size, args.runs)
+        rows.append(r)
+        print(
+            f"{r['papers']:>7} {r['digests']:>7} {r['output_mb']:>7.1f} | "
+            f"{r['backfill_s']:>6.2f} s {r['backfill_papers_per_s']:>5.0f}/s {r['backfill_rss_mb']:>4.0f}MB | "
+            f"{r['floor_s']:>4.2f} s | "
+            f"{r['incremental_s']:>5.2f} s {r['incremental_x_floor']:>4.1f}× {r['incremental_rss_mb']:>4.0f}MB | "
+            f"{r['noop_s']:>5.2f} s {r['noop_x_floor']:>4.1f}× {r['noop_rss_mb']:>4.0f}MB | {r['help_s']:>4.2f} s",
+            flush=True,
+        )
+    (WORK / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
