@@ -119,3 +119,9 @@ def write_history(folder: Path, papers: int, seed: int = 1) -> list[Path]:
         paths.append(folder / name)
         paths[-1].write_text(text, encoding="utf-8")
     return paths
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_history(Path(sys.argv[2]), int(sys.argv[1]))

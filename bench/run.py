@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-from generate import write_history
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
@@ -49,7 +48,10 @@ def tree_size(folder: Path) -> int:
 def bench(papers: int, runs: int) -> dict:
     work = WORK / str(papers)
     shutil.rmtree(work, ignore_errors=True)
-    inputs = write_history(work / "in", papers)
+    # Generated in a child: the parent stays small, and a child's max RSS counts the
+    # parent's pages it was forked with, before exec.
+    subprocess.run([sys.executable, str(HERE / "generate.py"), str(papers), str(work / "in")], check=True)
+    inputs = sorted((work / "in").glob("*.txt"))
     history, last = inputs[:-1], inputs[-1]
     digests = sum(1 for _ in history)
     out = work / "out"

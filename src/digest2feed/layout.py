@@ -1,9 +1,13 @@
-"""State + settings → the set of documents to write: which entries go in which file.
+"""Entry references + settings → the set of documents to write: which entries go in which file.
 
 The retention rule lives here: each paper's newest entry is in the subscription
 window (newest ``max_entries``); every other entry, past the window or superseded
 by a higher rung, is in the RFC 5005 archive document of its month. Pure: the same
-state and settings always give the same plan.
+references and settings always give the same plan.
+
+The plan works on ``Ref``s (identity, dates and a digest of the content), not on
+whole entries, so that a run can decide which files changed without loading the
+content of the whole history; content is loaded only for the files to render.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
+from typing import NamedTuple
 
-from digest2feed.merge import State, all_entries
-from digest2feed.model import Entry, Rung
+from digest2feed.model import Rung
 from digest2feed.settings import Settings
 
 JOURNAL_URL = "https://jmlr.org/tmlr/"
@@ -23,9 +28,22 @@ TMLR_START = datetime(2022, 1, 1, tzinfo=UTC)  # a plausible "updated" for a fee
 ARCHIVE_DIR = "archive"
 INDEX_ENTRIES = 100
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+
+
 # view → (label on the page, words for titles, which entries). A submission stays in its
 # view after acceptance: that view reports submissions, and its readers saw that entry.
-VIEW_TEXT: dict[str, tuple[str, str, Callable[[Entry], bool]]] = {
+class Ref(NamedTuple):
+    """An entry as the plan sees it: enough to place it, and a digest of what it shows."""
+
+    published: datetime
+    updated: datetime
+    forum_id: str
+    rung: Rung
+    current: bool  # the paper's newest rung
+    digest: str  # changes whenever the entry's rendered content would
+
+
+VIEW_TEXT: dict[str, tuple[str, str, Callable[[Ref], bool]]] = {
     "accepted": (
         "Accepted",
         "accepted papers, certified ones included",
@@ -42,7 +60,7 @@ class Document:
     format: str  # atom, rss, json or html
     title: str
     subtitle: str
-    entries: tuple[Entry, ...]
+    refs: tuple[Ref, ...]
     feed_id: str
     self_url: str | None
     alternate_url: str
@@ -51,17 +69,22 @@ class Document:
     archive: bool = False
     state: bool = False  # carries the merge state (atom.xml and archives)
     feeds: tuple[tuple[str, str, str, str], ...] = ()  # (label, title, href, format): the page's feed list
+    hint: tuple[str, ...] = ()  # atom.xml only: forum ids shown by the subscription files
 
 
-def archive_path(entry: Entry) -> str:
-    return f"{ARCHIVE_DIR}/{entry.published:%Y-%m}.xml"
+def archive_path(ref: Ref) -> str:
+    at = ref.published  # attributes, not strftime: this runs once per entry of the history
+    return f"{ARCHIVE_DIR}/{at.year:04d}-{at.month:02d}.xml"
 
 
-def plan(state: State, settings: Settings) -> dict[str, Document]:
-    every = all_entries(state)
+def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
+    # Newest first, then by forum id and rung: two stable sorts on C-level keys, since
+    # this sorts the whole history. A digest's own order is kept by the seconds in published.
+    every = sorted(refs, key=itemgetter(2, 3))
+    every.sort(key=itemgetter(0), reverse=True)
     window = [e for e in every if e.current][: settings.max_entries]
     kept = {(e.forum_id, e.rung) for e in window}
-    months: dict[str, list[Entry]] = {}
+    months: dict[str, list[Ref]] = {}
     for e in every:
         if (e.forum_id, e.rung) not in kept:
             months.setdefault(archive_path(e), []).append(e)
@@ -70,13 +93,13 @@ def plan(state: State, settings: Settings) -> dict[str, Document]:
     docs: dict[str, Document] = {}
     newest = max((e.updated for e in every), default=TMLR_START)  # never "now": an empty view still has a stable date
 
-    def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Entry], **extra) -> None:
+    def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Ref], **extra) -> None:
         docs[path] = Document(
             path=path,
             format=fmt,
             title=title,
             subtitle=subtitle,
-            entries=tuple(entries),
+            refs=tuple(entries),
             feed_id=_feed_id(settings, path),
             self_url=settings.base_url + path if settings.base_url else None,
             alternate_url=settings.base_url or JOURNAL_URL,
@@ -100,7 +123,10 @@ def plan(state: State, settings: Settings) -> dict[str, Document]:
             path = folder + FILE_NAMES[fmt]
             extra: dict = {}
             if not folder and fmt == "atom":
-                extra = {"state": True}
+                # The papers every subscription file shows: the next run reads their records
+                # while it scans, instead of going back to the archives for them.
+                shown = {e.forum_id for *_, chosen in views for e in chosen}
+                extra = {"state": True, "hint": tuple(sorted(shown))}
                 if chain:
                     extra["links"] = (("prev-archive", href(path, chain[-1])),)
             add(path, fmt, title, subtitle, entries, **extra)

@@ -80,15 +80,6 @@ def entries(record: Record) -> list[Entry]:
     return out
 
 
-def newest_first(entry: Entry) -> tuple:
-    """Sort key: newest first; a digest's own order is kept by the seconds in ``published``."""
-    return (-entry.published.timestamp(), entry.forum_id, entry.rung)
-
-
-def all_entries(state: State) -> list[Entry]:
-    return sorted((e for rec in state.values() for e in entries(rec)), key=newest_first)
-
-
 @dataclass(frozen=True)
 class Summary:
     added: int

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from digest2feed.digest import NotADigest, parse_digest
-from digest2feed.layout import Document, plan
+from digest2feed.layout import Document, Ref, plan
 from digest2feed.merge import Summary, merge, summarize
-from digest2feed.model import Digest, Problem
+from digest2feed.merge import entries as entries_of
+from digest2feed.model import Digest, Entry, Problem, Record
 from digest2feed.settings import Settings
 from digest2feed.sources import Note, Text, read_inputs
 
@@ -69,42 +70,91 @@ class Report:
 
 def update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
     # Imported here: `parse` and `--help` need neither lxml nor feedgen.
-    from digest2feed.state import StateError, read_state
-    from digest2feed.store import commit, locked
+    from digest2feed.state import StateError
+    from digest2feed.store import commit, locked, pending
 
     loaded = load(names, stdin)
     if loaded.errors:
         raise Failed(loaded.errors)
     folder = settings.output
+    touched = {a.forum_id for d in loaded.digests for a in d.announcements}
     try:
         with locked(folder):
+            # A run that died mid-commit may have left files that disagree: then trust no
+            # stored digest and derive everything from the facts. So does a regeneration.
+            regenerate = not names or pending(folder)
             try:
-                old, archives = read_state(folder)
+                old, new, refs, records = _merge(folder, loaded.digests, touched, regenerate)
+                docs = plan(refs, settings)
+                files = _render(docs.values(), folder, records, regenerate)
+                written = commit(folder, files, sorted(set(old.archives) - set(docs)), last="atom.xml")
             except StateError as e:
                 raise Failed([e.problem]) from None
-            new = merge(old, loaded.digests)
-            docs = plan(new, settings)
-            files = _changed(folder, docs.values(), regenerate=not names)
-            written = commit(folder, files, sorted(set(archives) - set(docs)), last="atom.xml")
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
         raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
-    touched: Iterable[str] = (a.forum_id for d in loaded.digests for a in d.announcements)
-    return Report(loaded, summarize(old, new, touched), len(docs["atom.xml"].entries), written)
+    return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written)
 
 
-def _changed(folder: Path, docs: Iterable[Document], regenerate: bool) -> Iterator[tuple[str, bytes]]:
+def _merge(folder: Path, digests: list[Digest], touched: set[str], regenerate: bool):
+    """Scan the state, merge the digests into the papers they name, and index every entry.
+
+    Papers no digest names keep the refs stored in the files; their records are
+    read only if a file to be rendered shows them (``_render``).
+    """
+    from digest2feed.render.stamp import ref_of
+    from digest2feed.state import scan
+
+    old = scan(folder, None if regenerate else touched)
+    if not old.digests and not regenerate:  # files without stored digests: read everything
+        old = scan(folder, None)
+    new = merge(old.records, digests)
+    records = Records(folder, old, new)
+    refs = [ref for rec in new.values() for ref in map(ref_of, records.entries(rec.forum_id))]
+    for forum, rows in old.index.items():
+        if forum not in new:
+            top = max(rows)[0]  # rows start with the rung
+            refs += [Ref(pub, upd, forum, rung, rung == top, digest) for rung, pub, upd, digest, _ in rows]
+    return old, new, refs, records
+
+
+class Records:
+    """Entries by paper, read from the state files only when first needed."""
+
+    def __init__(self, folder: Path, scan, merged: dict[str, Record]) -> None:
+        self.scan, self.records = scan, dict(merged)
+        self.cache: dict[str, list[Entry]] = {}
+
+    def entries(self, forum: str) -> list[Entry]:
+        if forum not in self.cache:
+            self.cache[forum] = entries_of(self.records[forum])
+        return self.cache[forum]
+
+    def need(self, forums: set[str]) -> None:
+        """Read the records of ``forums`` not in memory yet, one pass over the files holding them."""
+        from digest2feed.state import load
+
+        missing = forums - self.records.keys()
+        if missing:
+            self.records |= load({row[-1] for f in missing for row in self.scan.index[f]}, missing)
+
+    def entry(self, ref: Ref) -> Entry:
+        return next(e for e in self.entries(ref.forum_id) if e.rung is ref.rung)
+
+
+def _render(docs: Iterable[Document], folder: Path, records: Records, regenerate: bool) -> Iterator[tuple[str, bytes]]:
     """Render the documents whose file is missing or stores another fingerprint (all of them
     when regenerating); the store then writes only those whose bytes differ."""
     from digest2feed.render.stamp import fingerprint, stored
 
-    for doc in docs:
-        print_ = fingerprint(doc)
-        if regenerate or stored(folder / doc.path) != print_:
-            yield doc.path, render(doc, print_)
+    todo = [(doc, fingerprint(doc)) for doc in docs]
+    todo = [(doc, fp) for doc, fp in todo if regenerate or stored(folder / doc.path) != fp]
+    records.need({r.forum_id for doc, _ in todo for r in doc.refs})
+    for doc, fp in todo:
+        yield doc.path, render(doc, [records.entry(r) for r in doc.refs], fp)
 
 
-def render(doc: Document, stamp: str) -> bytes:
+def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     from digest2feed.render import feeds, jsonfeed, page
 
     renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render}
-    return renderer[doc.format](doc, stamp)
+    return renderer[doc.format](doc, entries, stamp)

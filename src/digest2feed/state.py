@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -21,9 +22,15 @@ from digest2feed.layout import ARCHIVE_DIR
 from digest2feed.merge import join
 from digest2feed.model import Problem, Record, Rung, Sighting
 from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PROVENANCE
+from digest2feed.render.stamp import DIGESTS, HINT
 
 MAX_BYTES = 256 * 1024 * 1024
 A = f"{{{ATOM_NS}}}"
+NS = {"a": ATOM_NS}
+# One XPath call per file and column; plain strings (no "smart" back-references) keep it cheap.
+COLUMNS = [
+    etree.XPath(f"a:entry/a:{tag}/text()", namespaces=NS, smart_strings=False) for tag in ("id", "published", "updated")
+]
 ID_RE = re.compile(r"https://openreview\.net/forum\?id=([A-Za-z0-9_-]+)#(submitted|accepted|certified)")
 RUNGS = {r.slug: r for r in Rung}
 
@@ -43,44 +50,130 @@ def state_files(folder: Path) -> list[Path]:
     return files
 
 
-def read_state(folder: Path) -> tuple[dict[str, Record], list[str]]:
-    """The merged state, and the archive documents found (relative paths)."""
-    state: dict[str, Record] = {}
-    files = state_files(folder)
-    for path in files:
-        for rec in read_file(path):
-            state[rec.forum_id] = join(state[rec.forum_id], rec) if rec.forum_id in state else rec
-    return state, [p.relative_to(folder).as_posix() for p in files if p.parent.name == ARCHIVE_DIR]
+@dataclass
+class Scan:
+    """What the state files hold: full records for the papers asked for, an index of the rest.
+
+    Reading a record costs far more than parsing the XML it comes from, so a run
+    asks only for the papers it merges into; everything else is known by its
+    ``Ref`` (identity, dates, stored content digest) and read in full later only
+    if a file holding it has to be rendered.
+    """
+
+    records: dict[str, Record] = field(default_factory=dict)
+    # forum id → (rung, published, updated, stored digest, file) of each of its entries
+    index: dict[str, list[tuple[Rung, datetime, datetime, str | None, Path]]] = field(default_factory=dict)
+    archives: list[str] = field(default_factory=list)  # relative paths of the archive documents found
+    digests: bool = True  # every entry's content digest was stored beside it
+
+
+def scan(folder: Path, wanted: set[str] | None) -> Scan:
+    """Read every state file; build records for ``wanted`` papers (all when None)."""
+    out = Scan()
+    for path in state_files(folder):
+        if path.parent.name == ARCHIVE_DIR:
+            out.archives.append(path.relative_to(folder).as_posix())
+        root = _parse(path)
+        if wanted is not None and path.name == "atom.xml":
+            wanted = wanted | set(_comment(root, HINT))  # papers the next files will likely show
+        entries = root.findall(f"{A}entry")
+        ids, published, updated = _columns(root, entries)
+        if not len(ids) == len(published) == len(updated) == len(entries):
+            raise _refuse(path, "has an entry without id or dates")
+        digests = _comment(root, DIGESTS)
+        if len(digests) != len(entries):
+            out.digests, digests = False, [None] * len(entries)
+        for i, ident in enumerate(ids):
+            try:
+                m = ID_RE.fullmatch(ident)
+                forum = m.group(1)  # type: ignore[union-attr]
+                out.index.setdefault(forum, []).append(
+                    (RUNGS[m.group(2)], _time(published[i]), _time(updated[i]), digests[i], path)  # type: ignore[union-attr]
+                )
+                if wanted is None or forum in wanted:
+                    rec = _record(entries[i])
+                    out.records[forum] = join(out.records[forum], rec) if forum in out.records else rec
+            except (KeyError, ValueError, TypeError, AttributeError):
+                raise _refuse(path, "has a damaged entry", entries[i].sourceline) from None
+    return out
+
+
+def load(paths: set[Path], wanted: set[str]) -> dict[str, Record]:
+    """Full records of ``wanted`` papers from the files that hold them."""
+    records: dict[str, Record] = {}
+    for path in sorted(paths):
+        for entry in _parse(path).iterfind(f"{A}entry"):
+            m = ID_RE.fullmatch(entry.findtext(f"{A}id") or "")
+            if m and m.group(1) in wanted:
+                try:
+                    rec = _record(entry)
+                except (KeyError, ValueError, TypeError, AttributeError):
+                    raise _refuse(path, "has a damaged entry", entry.sourceline) from None
+                records[rec.forum_id] = join(records[rec.forum_id], rec) if rec.forum_id in records else rec
+    return records
 
 
 def read_file(path: Path) -> list[Record]:
-    def refuse(why: str, line: int | None = None) -> StateError:
-        return StateError(Problem(str(path), f"{why}; refusing to touch it", line))
+    """Every record of one state file (for tests and tools; runs use ``scan``)."""
+    records = []
+    for entry in _parse(path).iterfind(f"{A}entry"):
+        try:
+            records.append(_record(entry))
+        except (KeyError, ValueError, TypeError, AttributeError):
+            raise _refuse(path, "has a damaged entry", entry.sourceline) from None
+    return records
 
+
+def read_state(folder: Path) -> dict[str, Record]:
+    return scan(folder, None).records
+
+
+def _refuse(path: Path, why: str, line: int | None = None) -> StateError:
+    return StateError(Problem(str(path), f"{why}; refusing to touch it", line))
+
+
+def _parse(path: Path) -> etree._Element:
+    """The root of a state file, or StateError: never a hostile or foreign document."""
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise refuse(f"is {size} bytes, larger than any feed digest2feed writes")
+            raise _refuse(path, f"is {size} bytes, larger than any feed digest2feed writes")
         data = path.read_bytes()
     except OSError as e:
         raise StateError(Problem(str(path), f"cannot read: {e.strerror}")) from None
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise refuse("holds a document type declaration, which digest2feed never writes")
+        raise _refuse(path, "holds a document type declaration, which digest2feed never writes")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as e:
-        raise refuse(f"is not well-formed XML ({e.msg})", e.lineno) from None
+        raise _refuse(path, f"is not well-formed XML ({e.msg})", e.lineno) from None
     generator = root.find(f"{A}generator")
     if root.tag != f"{A}feed" or generator is None or generator.get("uri") != GENERATOR_URI:
-        raise refuse("is not an Atom feed written by digest2feed")
-    records = []
-    for entry in root.iterfind(f"{A}entry"):
-        try:
-            records.append(_record(entry))
-        except (KeyError, ValueError, TypeError, AttributeError):
-            raise refuse("has a damaged entry", entry.sourceline) from None
-    return records
+        raise _refuse(path, "is not an Atom feed written by digest2feed")
+    return root
+
+
+def _columns(root: etree._Element, entries: list[etree._Element]) -> list[list]:
+    """Ids, published and updated dates of every entry: by position in our own files
+    (id, title, updated, published come first: render/feeds.py), else by XPath. The
+    ids are checked by the caller; checking two tags here keeps this loop cheap."""
+    updated, published = f"{A}updated", f"{A}published"
+    try:
+        if all(e[3].tag == published and e[2].tag == updated for e in entries):
+            return [[e[0].text for e in entries], [e[3].text for e in entries], [e[2].text for e in entries]]
+    except IndexError:
+        pass
+    return [column(root) for column in COLUMNS]
+
+
+def _comment(root: etree._Element, name: str) -> list[str]:
+    """The words of the ``name`` comment after the root element (see render/stamp.py)."""
+    for node in root.itersiblings():
+        text = node.text or "" if isinstance(node, etree._Comment) else ""
+        if text.startswith(f" {name} "):
+            return text.split()[1:]
+    return []
 
 
 ID, TITLE, PUBLISHED, AUTHOR, NAME = (f"{A}{n}" for n in ("id", "title", "published", "author", "name"))

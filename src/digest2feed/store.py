@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_NAME = ".digest2feed.lock"
+PENDING_NAME = ".digest2feed.pending"  # present only while a run renames its files into place
 TEMP_SUFFIX = ".d2f-tmp"
 
 
@@ -69,13 +70,26 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
             Path(tmp).unlink(missing_ok=True)
         raise
     temps.sort(key=lambda t: t[1] == last)
+    changed = [rel for _, rel in temps]
+    if not changed and not any((folder / rel).exists() for rel in stale):
+        _remove(folder / PENDING_NAME)
+        return []
+    marker = folder / PENDING_NAME
+    with open(marker, "wb") as f:
+        os.fsync(f.fileno())
+    _sync_dirs({folder})
     for tmp, rel in temps:
         os.replace(tmp, folder / rel)
-    changed = [rel for _, rel in temps]
     removed = [rel for rel in stale if _remove(folder / rel)]
-    if changed or removed:
-        _sync_dirs({(folder / rel).parent for rel in [*changed, *removed]})
+    _sync_dirs({(folder / rel).parent for rel in [*changed, *removed]} | {folder})
+    marker.unlink()
+    _sync_dirs({folder})
     return changed + removed
+
+
+def pending(folder: Path) -> bool:
+    """True when a run died between its first rename and its last: files may disagree."""
+    return (folder / PENDING_NAME).exists()
 
 
 def _remove_leftovers(folder: Path) -> None:

@@ -60,7 +60,11 @@ class _EntryExt(BaseEntryExtension):
     def extend_atom(self, node: etree._Element) -> etree._Element:
         e = self.entry
         assert e is not None
-        summary = node.find("summary")  # feedgen builds un-namespaced elements; the root's default applies
+        # feedgen builds un-namespaced elements (the root's default applies) and writes
+        # id, title, updated first; published goes fourth, so the state reader finds
+        # every date of the history by position (state.scan).
+        node.insert(3, node.find("published"))
+        summary = node.find("summary")
         for rel, href, mime, title in (
             ("alternate", e.url, "text/html", None),
             ("related", e.pdf_url, "application/pdf", "PDF"),
@@ -99,7 +103,7 @@ def _entry(fg: FeedGenerator, e: Entry) -> FeedEntry:
     return fe
 
 
-def atom(doc: Document, stamp: str) -> bytes:
+def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     fg = _generator(doc)
     fg.id(doc.feed_id)
     fg.author({"name": JOURNAL, "uri": "https://jmlr.org/tmlr/"})
@@ -108,7 +112,7 @@ def atom(doc: Document, stamp: str) -> bytes:
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")
     fg.register_extension("d2f", _FeedExt, _EntryExt, rss=False)
     fg.d2f.doc = doc
-    for e in doc.entries:
+    for e in entries:
         fe = _entry(fg, e)
         for name in e.authors:
             fe.author({"name": name})
@@ -118,17 +122,17 @@ def atom(doc: Document, stamp: str) -> bytes:
         fe.content(content.html(e), type="html")
         fe.d2f.entry = e
         fe.d2f.state = doc.state
-    return fg.atom_str(pretty=True) + xml_stamp(stamp)
+    return fg.atom_str(pretty=True) + xml_stamp(doc, stamp)
 
 
-def rss(doc: Document, stamp: str) -> bytes:
+def rss(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     fg = _generator(doc)
     fg.description(doc.subtitle)
     fg.load_extension("dc", atom=False, rss=True)
     if doc.self_url:  # channel <link> is the last link given: self first (NOTES.md, 3)
         fg.link(href=doc.self_url, rel="self", type="application/rss+xml")
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")
-    for e in doc.entries:
+    for e in entries:
         fe = _entry(fg, e)
         fe.link(href=e.url)
         if e.authors:
@@ -136,4 +140,4 @@ def rss(doc: Document, stamp: str) -> bytes:
         for term in e.categories:
             fe.category(term=term)
         fe.content(content.html(e))  # alone, it becomes <description>, escaped
-    return fg.rss_str(pretty=True) + xml_stamp(stamp)
+    return fg.rss_str(pretty=True) + xml_stamp(doc, stamp)

@@ -41,7 +41,7 @@ def _item(e: Entry) -> dict:
     return item
 
 
-def render(doc: Document, stamp: str) -> bytes:
+def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     feed: dict = {
         "version": VERSION,
         "title": doc.title,
@@ -53,7 +53,7 @@ def render(doc: Document, stamp: str) -> bytes:
         "description": doc.subtitle,
         "language": "en",
         "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
-        "items": [_item(e) for e in doc.entries],
+        "items": [_item(e) for e in entries],
         "_digest2feed": {"fingerprint": stamp},  # last: the store reads it from the file's tail
     }
     # Compact: indentation would switch json to its pure-Python encoder, ten times slower.

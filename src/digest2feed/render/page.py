@@ -74,13 +74,13 @@ def _feed_table(doc: Document) -> str:
     return f'<table class="feeds"><thead><tr><th scope="col">Feed</th>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def render(doc: Document, stamp: str) -> bytes:
+def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     discovery = "".join(
         f'<link rel="alternate" type="{MIME[fmt]}" title="{escape(f"{title} ({FORMAT_NAME[fmt]})")}"'
         f' href="{escape(href)}">\n'
         for _, title, href, fmt in doc.feeds
     )
-    papers = "\n".join(_paper(e) for e in doc.entries) or "<li>No papers yet.</li>"
+    papers = "\n".join(_paper(e) for e in entries) or "<li>No papers yet.</li>"
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -104,4 +104,4 @@ Made by digest2feed from the TMLR mailing-list digests.</p></footer>
 </body>
 </html>
 """
-    return page.encode("utf-8") + xml_stamp(stamp)
+    return page.encode("utf-8") + xml_stamp(doc, stamp)

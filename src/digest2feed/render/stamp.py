@@ -1,9 +1,11 @@
-"""Fingerprints: a digest of everything a file's bytes depend on, kept inside the file.
+"""Digests of what files show, kept inside the files, so unchanged files are left alone.
 
-Before rendering a document, its fingerprint is compared with the one stored at the
-end of the file already on disk; when they match, the file is current and is
-neither rendered nor written. Kept inside the file, the fingerprint can never
-disagree with the bytes, whatever happened to the folder in between.
+Every entry has a digest of its rendered content; every document a fingerprint of
+its metadata and its entries' digests. Each file stores its fingerprint in a
+closing comment (JSON Feed: an extension field), and each state file also the
+digests of its entries. A run compares the fingerprint it plans with the one on
+disk and renders only documents that differ. Kept inside the file, a fingerprint
+can never disagree with the bytes, whatever happened to the folder in between.
 """
 
 from __future__ import annotations
@@ -12,37 +14,42 @@ import hashlib
 import re
 from pathlib import Path
 
-from digest2feed.layout import Document
+from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
 
 RENDERING = "1"  # bump whenever the renderers change their output for the same document
 TAIL = 256
 STAMP_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": ")([0-9a-f]{64})')
+DIGESTS = "digest2feed-entries"
+HINT = "digest2feed-shown"
+
+
+def entry_digest(e: Entry) -> str:
+    # \x1e and \x1f never occur in a field: the parser drops C0 controls and XML cannot hold them.
+    fields = [
+        e.forum_id, e.rung.slug, e.title, "\x1e".join(e.authors), e.abstract or "\x1e", e.sighting.abstract or "\x1e",
+        repr([(name, at.isoformat()) for name, at in e.certification_dates]),
+        repr([(rung.slug, at.isoformat()) for rung, at in e.milestones]),
+        e.published.isoformat(), e.updated.isoformat(),
+    ]  # fmt: skip
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:24]
+
+
+def ref_of(e: Entry) -> Ref:
+    return Ref(e.published, e.updated, e.forum_id, e.rung, e.current, entry_digest(e))
 
 
 def fingerprint(doc: Document) -> str:
-    h = hashlib.sha256()
     meta = (RENDERING, doc.path, doc.format, doc.title, doc.subtitle, doc.feed_id, doc.self_url, doc.alternate_url)
-    h.update(repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds)).encode())
-    for e in doc.entries:
-        h.update(_entry_key(e))
-    return h.hexdigest()
+    head = repr((*meta, doc.updated.isoformat(), doc.links, doc.archive, doc.state, doc.feeds, doc.hint))
+    return hashlib.sha256("\n".join([head, *(r.digest for r in doc.refs)]).encode()).hexdigest()
 
 
-def _entry_key(e: Entry) -> bytes:
-    # \x1e and \x1f never occur in a field: the parser drops C0 controls and XML cannot hold them.
-    s = e.sighting
-    fields = [
-        "\x1e", e.forum_id, e.rung.slug, e.title, "\x1f".join(e.authors), e.abstract or "\x00",
-        repr(e.certification_dates), repr(e.milestones), e.published.isoformat(), e.updated.isoformat(),
-        str(e.current), s.title, "\x1f".join(s.authors), s.abstract or "\x00",
-    ]  # fmt: skip
-    return "\x1f".join(fields).encode()
-
-
-def xml_stamp(print_: str) -> bytes:
-    """A comment after the root element: ignored by every XML and HTML reader."""
-    return f"<!-- digest2feed {print_} -->\n".encode()
+def xml_stamp(doc: Document, print_: str) -> bytes:
+    """Comments after the root element: ignored by every XML and HTML reader."""
+    digests = f"<!-- {DIGESTS} {' '.join(r.digest for r in doc.refs)} -->\n" if doc.state else ""
+    hint = f"<!-- {HINT} {' '.join(doc.hint)} -->\n" if doc.hint else ""
+    return f"{digests}{hint}<!-- digest2feed {print_} -->\n".encode()
 
 
 def stored(path: Path) -> str | None:
