@@ -120,7 +120,7 @@ def _update(args: argparse.Namespace) -> int:
     if args.verbose:
         s = report.summary
         print(
-            f"inputs read: {len(loaded.digests)} digests"
+            f"inputs read: {loaded.read} digests"
             f" ({len(loaded.skipped)} other messages or files skipped, {loaded.duplicates} duplicates)\n"
             f"papers: {s.added} added, {s.promoted} promoted, {s.changed} changed, {s.unchanged} unchanged\n"
             f"entries in the feed: {report.entries}\n"

@@ -16,7 +16,6 @@ import posixpath
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -24,7 +23,7 @@ from digest2feed.model import Rung
 from digest2feed.settings import Settings
 
 JOURNAL_URL = "https://jmlr.org/tmlr/"
-TMLR_START = datetime(2022, 1, 1, tzinfo=UTC)  # a plausible "updated" for a feed with no papers yet
+TMLR_START = "2022-01-01T00:00:00+00:00"  # a plausible "updated" for a feed with no papers yet
 ARCHIVE_DIR = "archive"
 INDEX_ENTRIES = 100
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
@@ -33,10 +32,15 @@ FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 # view → (label on the page, words for titles, which entries). A submission stays in its
 # view after acceptance: that view reports submissions, and its readers saw that entry.
 class Ref(NamedTuple):
-    """An entry as the plan sees it: enough to place it, and a digest of what it shows."""
+    """An entry as the plan sees it: enough to place it, and a digest of what it shows.
 
-    published: datetime
-    updated: datetime
+    Times are ISO 8601 strings in UTC (``2023-04-30T12:00:00+00:00``), exactly as the
+    state files hold them: they sort like the times they name, and a run that reads
+    the whole history never has to turn them into datetimes.
+    """
+
+    published: str
+    updated: str
     forum_id: str
     rung: Rung
     current: bool  # the paper's newest rung
@@ -64,7 +68,7 @@ class Document:
     feed_id: str
     self_url: str | None
     alternate_url: str
-    updated: datetime
+    updated: str  # ISO 8601, like Ref's
     links: tuple[tuple[str, str], ...] = ()  # (rel, href) beyond self and alternate
     archive: bool = False
     state: bool = False  # carries the merge state (atom.xml and archives)
@@ -73,8 +77,7 @@ class Document:
 
 
 def archive_path(ref: Ref) -> str:
-    at = ref.published  # attributes, not strftime: this runs once per entry of the history
-    return f"{ARCHIVE_DIR}/{at.year:04d}-{at.month:02d}.xml"
+    return f"{ARCHIVE_DIR}/{ref.published[:7]}.xml"  # YYYY-MM
 
 
 def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:

@@ -36,11 +36,19 @@ def join(a: Record, b: Record) -> Record:
     """The least record that holds both: earliest sighting per rung and per certification."""
     sightings = dict(a.sightings)
     for rung, s in b.sightings:
-        sightings[rung] = min(sightings[rung], s, key=_sighting_key) if rung in sightings else s
+        sightings[rung] = min(sightings[rung], s, key=_sighting_key) if rung in sightings else _share(s, sightings)
     certs = dict(a.certifications)
     for name, at in b.certifications:
         certs[name] = min(certs.get(name, at), at)
     return Record(a.forum_id, tuple(sorted(sightings.items())), tuple(sorted(certs.items())))
+
+
+def _share(s: Sighting, others: dict[Rung, Sighting]) -> Sighting:
+    """The same text announced at two rungs, held once: a long history is mostly abstracts."""
+    for o in others.values():
+        if s.abstract is not None and s.abstract == o.abstract and s.abstract is not o.abstract:
+            s = Sighting(s.at, o.title if o.title == s.title else s.title, s.authors, o.abstract)
+    return s
 
 
 def _sighting_key(s: Sighting) -> tuple:
@@ -50,9 +58,16 @@ def _sighting_key(s: Sighting) -> tuple:
 def merge(state: State, digests: Iterable[Digest]) -> dict[str, Record]:
     merged = dict(state)
     for digest in digests:
-        for forum_id, rec in records(digest).items():
-            merged[forum_id] = join(merged[forum_id], rec) if forum_id in merged else rec
+        combine(merged, records(digest))
     return merged
+
+
+def combine(into: dict[str, Record], more: State) -> dict[str, Record]:
+    """Join ``more`` into ``into`` in place. Joins commute, so digests can be folded as
+    they are read, before the state is: a backfill never holds all its digests at once."""
+    for forum_id, rec in more.items():
+        into[forum_id] = join(into[forum_id], rec) if forum_id in into else rec
+    return into
 
 
 def entries(record: Record) -> list[Entry]:

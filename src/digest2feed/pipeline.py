@@ -9,8 +9,9 @@ from typing import BinaryIO
 
 from digest2feed.digest import NotADigest, parse_digest
 from digest2feed.layout import Document, Ref, plan
-from digest2feed.merge import Summary, merge, summarize
+from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
+from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
 from digest2feed.settings import Settings
 from digest2feed.sources import Note, Text, read_inputs
@@ -26,15 +27,20 @@ class Failed(Exception):
 
 @dataclass
 class Loaded:
-    digests: list[Digest] = field(default_factory=list)
+    digests: list[Digest] = field(default_factory=list)  # kept only when asked (parse)
+    read: int = 0  # digests read
+    records: dict[str, Record] = field(default_factory=dict)  # what they say, folded together
     warnings: list[Problem] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
     duplicates: int = 0
 
 
-def load(names: list[str], stdin: BinaryIO) -> Loaded:
-    """Read and parse every input; a message met twice (same Message-ID) is read once."""
+def load(names: list[str], stdin: BinaryIO, keep: bool = True) -> Loaded:
+    """Read, parse and fold every input; a message met twice (same Message-ID) is read once.
+
+    With ``keep=False`` the digests themselves are dropped once folded into ``records``.
+    """
     out = Loaded()
     seen: set[str] = set()
     for item in read_inputs(names, stdin):
@@ -51,8 +57,11 @@ def load(names: list[str], stdin: BinaryIO) -> Loaded:
         except NotADigest as e:
             (out.errors if item.explicit else out.skipped).append(e.problem)
             continue
-        out.digests.append(digest)
+        out.read += 1
         out.warnings.extend(digest.warnings)
+        combine(out.records, records_of(digest))
+        if keep:
+            out.digests.append(digest)
     return out
 
 
@@ -73,18 +82,18 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
     from digest2feed.state import StateError
     from digest2feed.store import commit, locked, pending
 
-    loaded = load(names, stdin)
+    loaded = load(names, stdin, keep=False)
     if loaded.errors:
         raise Failed(loaded.errors)
     folder = settings.output
-    touched = {a.forum_id for d in loaded.digests for a in d.announcements}
+    touched = set(loaded.records)
     try:
         with locked(folder):
             # A run that died mid-commit may have left files that disagree: then trust no
             # stored digest and derive everything from the facts. So does a regeneration.
             regenerate = not names or pending(folder)
             try:
-                old, new, refs, records = _merge(folder, loaded.digests, touched, regenerate)
+                old, new, refs, records = _merge(folder, loaded.records, regenerate)
                 docs = plan(refs, settings)
                 files = _render(docs.values(), folder, records, regenerate)
                 written = commit(folder, files, sorted(set(old.archives) - set(docs)), last="atom.xml")
@@ -95,7 +104,7 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
     return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written)
 
 
-def _merge(folder: Path, digests: list[Digest], touched: set[str], regenerate: bool):
+def _merge(folder: Path, digests: dict[str, Record], regenerate: bool):
     """Scan the state, merge the digests into the papers they name, and index every entry.
 
     Papers no digest names keep the refs stored in the files; their records are
@@ -104,10 +113,10 @@ def _merge(folder: Path, digests: list[Digest], touched: set[str], regenerate: b
     from digest2feed.render.stamp import ref_of
     from digest2feed.state import scan
 
-    old = scan(folder, None if regenerate else touched)
+    old = scan(folder, None if regenerate else set(digests))
     if not old.digests and not regenerate:  # files without stored digests: read everything
         old = scan(folder, None)
-    new = merge(old.records, digests)
+    new = combine(dict(old.records), digests)
     records = Records(folder, old, new)
     refs = [ref for rec in new.values() for ref in map(ref_of, records.entries(rec.forum_id))]
     for forum, rows in old.index.items():

@@ -33,6 +33,7 @@ COLUMNS = [
 ]
 ID_RE = re.compile(r"https://openreview\.net/forum\?id=([A-Za-z0-9_-]+)#(submitted|accepted|certified)")
 RUNGS = {r.slug: r for r in Rung}
+UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")  # all times are written so
 
 
 class StateError(ValueError):
@@ -62,7 +63,7 @@ class Scan:
 
     records: dict[str, Record] = field(default_factory=dict)
     # forum id → (rung, published, updated, stored digest, file) of each of its entries
-    index: dict[str, list[tuple[Rung, datetime, datetime, str | None, Path]]] = field(default_factory=dict)
+    index: dict[str, list[tuple[Rung, str, str, str | None, Path]]] = field(default_factory=dict)
     archives: list[str] = field(default_factory=list)  # relative paths of the archive documents found
     digests: bool = True  # every entry's content digest was stored beside it
 
@@ -87,9 +88,9 @@ def scan(folder: Path, wanted: set[str] | None) -> Scan:
             try:
                 m = ID_RE.fullmatch(ident)
                 forum = m.group(1)  # type: ignore[union-attr]
-                out.index.setdefault(forum, []).append(
-                    (RUNGS[m.group(2)], _time(published[i]), _time(updated[i]), digests[i], path)  # type: ignore[union-attr]
-                )
+                if not (UTC_TIME.fullmatch(published[i]) and UTC_TIME.fullmatch(updated[i])):
+                    raise ValueError("not a time digest2feed writes")
+                out.index.setdefault(forum, []).append((RUNGS[m.group(2)], published[i], updated[i], digests[i], path))
                 if wanted is None or forum in wanted:
                     rec = _record(entries[i])
                     out.records[forum] = join(out.records[forum], rec) if forum in out.records else rec

@@ -60,7 +60,8 @@ def summary(entry: Entry) -> str:
     head = status_line(entry)
     if not entry.abstract:
         return head
-    flat = " ".join(entry.abstract.split())
-    if len(flat) > SUMMARY_CHARS:
+    # Only the start is needed: splitting whole abstracts showed up in the profile.
+    flat = " ".join(entry.abstract[: SUMMARY_CHARS * 2].split())
+    if len(flat) > SUMMARY_CHARS or len(entry.abstract) > SUMMARY_CHARS * 2:
         flat = flat[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
     return f"{head}. {flat}"

@@ -8,6 +8,7 @@ self link.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedEntry, FeedGenerator
@@ -60,19 +61,12 @@ class _EntryExt(BaseEntryExtension):
     def extend_atom(self, node: etree._Element) -> etree._Element:
         e = self.entry
         assert e is not None
-        # feedgen builds un-namespaced elements (the root's default applies) and writes
-        # id, title, updated first; published goes fourth, so the state reader finds
-        # every date of the history by position (state.scan).
-        node.insert(3, node.find("published"))
-        summary = node.find("summary")
-        for rel, href, mime, title in (
-            ("alternate", e.url, "text/html", None),
-            ("related", e.pdf_url, "application/pdf", "PDF"),
-        ):
-            link = etree.Element("link", href=href, rel=rel, type=mime)
-            if title:
-                link.set("title", title)
-            summary.addprevious(link)
+        # feedgen builds un-namespaced elements (the root's default applies), writes id,
+        # title, updated first and published last; published moves to fourth place, so
+        # the state reader finds every date of the history by position (state.scan).
+        node.insert(3, node[-1])
+        etree.SubElement(node, "link", href=e.url, rel="alternate", type="text/html")
+        etree.SubElement(node, "link", href=e.pdf_url, rel="related", type="application/pdf", title="PDF")
         if not self.state:
             return node
         if e.sighting.abstract is not None:
@@ -89,8 +83,7 @@ def _generator(doc: Document) -> FeedGenerator:
     fg.subtitle(doc.subtitle)
     fg.language("en")
     fg.generator("digest2feed", uri=GENERATOR_URI)
-    fg.updated(doc.updated)
-    fg.lastBuildDate(doc.updated)
+    fg.updated(datetime.fromisoformat(doc.updated))
     return fg
 
 

@@ -99,7 +99,7 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
 <ol class="papers">
 {papers}
 </ol></main>
-<footer><p class="meta">Updated {doc.updated:%Y-%m-%d}.
+<footer><p class="meta">Updated {doc.updated[:10]}.
 Made by digest2feed from the TMLR mailing-list digests.</p></footer>
 </body>
 </html>

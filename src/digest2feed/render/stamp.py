@@ -17,7 +17,7 @@ from pathlib import Path
 from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
 
-RENDERING = "1"  # bump whenever the renderers change their output for the same document
+RENDERING = "3"  # bump whenever the renderers change their output for the same document
 TAIL = 256
 STAMP_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": ")([0-9a-f]{64})')
 DIGESTS = "digest2feed-entries"
@@ -36,12 +36,12 @@ def entry_digest(e: Entry) -> str:
 
 
 def ref_of(e: Entry) -> Ref:
-    return Ref(e.published, e.updated, e.forum_id, e.rung, e.current, entry_digest(e))
+    return Ref(e.published.isoformat(), e.updated.isoformat(), e.forum_id, e.rung, e.current, entry_digest(e))
 
 
 def fingerprint(doc: Document) -> str:
     meta = (RENDERING, doc.path, doc.format, doc.title, doc.subtitle, doc.feed_id, doc.self_url, doc.alternate_url)
-    head = repr((*meta, doc.updated.isoformat(), doc.links, doc.archive, doc.state, doc.feeds, doc.hint))
+    head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, doc.hint))
     return hashlib.sha256("\n".join([head, *(r.digest for r in doc.refs)]).encode()).hexdigest()
 
 
