@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from digest2feed.digest import NotADigest, parse_digest
 from digest2feed.layout import Document, Ref, plan
@@ -15,6 +15,9 @@ from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
 from digest2feed.settings import Settings
 from digest2feed.sources import Note, Text, read_inputs
+
+if TYPE_CHECKING:
+    from digest2feed.state import Scan
 
 
 class Failed(Exception):
@@ -104,7 +107,9 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
     return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written)
 
 
-def _merge(folder: Path, digests: dict[str, Record], regenerate: bool):
+def _merge(
+    folder: Path, digests: dict[str, Record], regenerate: bool
+) -> tuple[Scan, dict[str, Record], list[Ref], Records]:
     """Scan the state, merge the digests into the papers they name, and index every entry.
 
     Papers no digest names keep the refs stored in the files; their records are
@@ -117,7 +122,7 @@ def _merge(folder: Path, digests: dict[str, Record], regenerate: bool):
     if not old.digests and not regenerate:  # files without stored digests: read everything
         old = scan(folder, None)
     new = combine(dict(old.records), digests)
-    records = Records(folder, old, new)
+    records = Records(old, new)
     refs = [ref for rec in new.values() for ref in map(ref_of, records.entries(rec.forum_id))]
     for forum, rows in old.index.items():
         if forum not in new:
@@ -129,7 +134,7 @@ def _merge(folder: Path, digests: dict[str, Record], regenerate: bool):
 class Records:
     """Entries by paper, read from the state files only when first needed."""
 
-    def __init__(self, folder: Path, scan, merged: dict[str, Record]) -> None:
+    def __init__(self, scan: Scan, merged: dict[str, Record]) -> None:
         self.scan, self.records = scan, dict(merged)
         self.cache: dict[str, list[Entry]] = {}
 
@@ -140,11 +145,11 @@ class Records:
 
     def need(self, forums: set[str]) -> None:
         """Read the records of ``forums`` not in memory yet, one pass over the files holding them."""
-        from digest2feed.state import load
+        from digest2feed.state import read_records
 
         missing = forums - self.records.keys()
         if missing:
-            self.records |= load({row[-1] for f in missing for row in self.scan.index[f]}, missing)
+            self.records |= read_records({row[-1] for f in missing for row in self.scan.index[f]}, missing)
 
     def entry(self, ref: Ref) -> Entry:
         return next(e for e in self.entries(ref.forum_id) if e.rung is ref.rung)

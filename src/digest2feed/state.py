@@ -99,7 +99,7 @@ def scan(folder: Path, wanted: set[str] | None) -> Scan:
     return out
 
 
-def load(paths: set[Path], wanted: set[str]) -> dict[str, Record]:
+def read_records(paths: set[Path], wanted: set[str]) -> dict[str, Record]:
     """Full records of ``wanted`` papers from the files that hold them."""
     records: dict[str, Record] = {}
     for path in sorted(paths):
