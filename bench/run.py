@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 D2F = [sys.executable, "-m", "digest2feed"]
