@@ -106,6 +106,7 @@ def test_mail_reader_on_any_bytes(data):
 
 @FUZZ
 @given(st.lists(st.tuples(st.integers(0, 3000), st.binary(max_size=12)), max_size=8))
+@example([(164, b"\x00")])  # found by this test: a charset name holding a NUL made the codec lookup raise
 def test_mail_reader_on_damaged_mail(edits):
     data = bytearray(
         b"From: a@b\nSubject: Weekly TMLR digest for Apr 30, 2023\nMIME-Version: 1.0\n"

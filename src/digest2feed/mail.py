@@ -110,7 +110,7 @@ def decode(data: bytes, declared: str | None) -> str:
         except UnicodeDecodeError as e:
             if charset == "utf-8" and e.start >= len(data) - 3:  # a cut-off file ends mid-character
                 return data[: e.start].decode("utf-8")
-        except LookupError:
+        except (LookupError, ValueError):  # unknown charset, or a name no codec can hold ("\x00tf-8")
             continue
     return data.decode("cp1252", errors="replace")
 

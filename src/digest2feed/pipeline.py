@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,19 @@ class Report:
 
 
 def update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
+    """One run. The cyclic garbage collector is paused meanwhile: a run builds hundreds
+    of thousands of small objects and no cycles, and the collector only walked them
+    again and again (a tenth of a no-op run at 50,000 papers; memory unchanged)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _update(settings, names, stdin)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
     # Imported here: `parse` and `--help` need neither lxml nor feedgen.
     from digest2feed.state import StateError
     from digest2feed.store import commit, locked, pending

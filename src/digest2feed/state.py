@@ -33,7 +33,9 @@ COLUMNS = [
 ]
 ID_RE = re.compile(r"https://openreview\.net/forum\?id=([A-Za-z0-9_-]+)#(submitted|accepted|certified)")
 RUNGS = {r.slug: r for r in Rung}
-UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")  # all times are written so
+FORUM_PREFIX = "https://openreview.net/forum?id="
+ID_COLUMN = re.compile(r"(?:https://openreview\.net/forum\?id=[A-Za-z0-9_-]+#(?:submitted|accepted|certified)\n)*")
+TIME_COLUMN = re.compile(r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\n)*")  # every time is written so, in UTC
 
 
 class StateError(ValueError):
@@ -78,24 +80,23 @@ def scan(folder: Path, wanted: set[str] | None) -> Scan:
         if wanted is not None and path.name == "atom.xml":
             wanted = wanted | set(_comment(root, HINT))  # papers the next files will likely show
         entries = root.findall(f"{A}entry")
-        ids, published, updated = _columns(root, entries)
-        if not len(ids) == len(published) == len(updated) == len(entries):
-            raise _refuse(path, "has an entry without id or dates")
+        columns = _columns(root, entries)
+        if not columns:
+            raise _refuse(path, "has an entry whose id or dates digest2feed did not write")
+        ids, published, updated = columns
         digests = _comment(root, DIGESTS)
         if len(digests) != len(entries):
             out.digests, digests = False, [None] * len(entries)
+        index, records, prefix = out.index, out.records, len(FORUM_PREFIX)
         for i, ident in enumerate(ids):
-            try:
-                m = ID_RE.fullmatch(ident)
-                forum = m.group(1)  # type: ignore[union-attr]
-                if not (UTC_TIME.fullmatch(published[i]) and UTC_TIME.fullmatch(updated[i])):
-                    raise ValueError("not a time digest2feed writes")
-                out.index.setdefault(forum, []).append((RUNGS[m.group(2)], published[i], updated[i], digests[i], path))
-                if wanted is None or forum in wanted:
+            forum, _, rung = ident[prefix:].partition("#")
+            index.setdefault(forum, []).append((RUNGS[rung], published[i], updated[i], digests[i], path))
+            if wanted is None or forum in wanted:
+                try:
                     rec = _record(entries[i])
-                    out.records[forum] = join(out.records[forum], rec) if forum in out.records else rec
-            except (KeyError, ValueError, TypeError, AttributeError):
-                raise _refuse(path, "has a damaged entry", entries[i].sourceline) from None
+                except (KeyError, ValueError, TypeError, AttributeError):
+                    raise _refuse(path, "has a damaged entry", entries[i].sourceline) from None
+                records[forum] = join(records[forum], rec) if forum in records else rec
     return out
 
 
@@ -156,16 +157,28 @@ def _parse(path: Path) -> etree._Element:
 
 
 def _columns(root: etree._Element, entries: list[etree._Element]) -> list[list]:
-    """Ids, published and updated dates of every entry: by position in our own files
-    (id, title, updated, published come first: render/feeds.py), else by XPath. The
-    ids are checked by the caller; checking two tags here keeps this loop cheap."""
-    updated, published = f"{A}updated", f"{A}published"
-    try:
-        if all(e[3].tag == published and e[2].tag == updated for e in entries):
-            return [[e[0].text for e in entries], [e[3].text for e in entries], [e[2].text for e in entries]]
-    except IndexError:
-        pass
-    return [column(root) for column in COLUMNS]
+    """Ids, published and updated dates of every entry, each column checked in one regex pass.
+
+    In our own files id, title, updated and published come first (render/feeds.py), so
+    they are read by position; any other layout is read by XPath.
+    """
+    tags = [f"{A}id", f"{A}title", f"{A}updated", f"{A}published"]
+    if entries and len(entries[0]) > 3 and [child.tag for child in entries[0][:4]] == tags:
+        try:
+            columns = [[e[0].text for e in entries], [e[3].text for e in entries], [e[2].text for e in entries]]
+        except IndexError:
+            columns = []
+        if columns and _valid(columns):
+            return columns
+    columns = [column(root) for column in COLUMNS]
+    return columns if len(columns[0]) == len(entries) and _valid(columns) else []
+
+
+def _valid(columns: list[list]) -> bool:
+    return all(
+        all(isinstance(v, str) for v in column) and pattern.fullmatch("".join(v + "\n" for v in column))
+        for column, pattern in zip(columns, (ID_COLUMN, TIME_COLUMN, TIME_COLUMN), strict=True)
+    )
 
 
 def _comment(root: etree._Element, name: str) -> list[str]:
