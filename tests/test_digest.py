@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from conftest import FIXTURES, SAMPLE
 from digest2feed.digest import NotADigest, parse_digest
 from digest2feed.model import Rung
+from digestgen import Item, digest_text
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +183,59 @@ def test_control_characters_are_removed():
     text = SAMPLE.read_text(encoding="utf-8").replace("Group Fairness", "Group\x00 Fair\x1bness", 1)
     p = by_id(parse_digest(text, "ctl"))["JkIH4MeOc3"]
     assert p.title == "Group Fairness in Reinforcement Learning"
+
+
+# --- property: whatever TMLR writes in its format, the parser gives back -----------
+
+
+WORD = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Z")), min_size=1, max_size=12).filter(
+    lambda w: (
+        w not in ("---",) and not w.startswith(("Title:", "URL:", "Abstract:", "Authors:", "http")) and "," not in w
+    )
+)
+LINE = st.lists(WORD, min_size=1, max_size=12).map(" ".join)
+NAME = st.lists(WORD, min_size=1, max_size=3).map(" ".join)
+ABSTRACT = st.lists(st.lists(LINE, min_size=1, max_size=3).map("\n".join), min_size=1, max_size=3).map("\n\n".join)
+FORUM = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=4, max_size=12)
+CERTS = st.lists(st.sampled_from(["Featured Certification", "Survey Certification", "J2C Certification"]), min_size=1,
+                 max_size=2, unique=True).map(tuple)  # fmt: skip
+
+
+@st.composite
+def digests(draw):
+    ids = draw(st.lists(FORUM, min_size=1, max_size=6, unique=True))
+    sections = {"certified": [], "accepted": [], "submitted": []}
+    for forum in ids:
+        rung = draw(st.sampled_from(list(sections)))
+        authors = () if rung == "submitted" else tuple(draw(st.lists(NAME, min_size=1, max_size=4)))
+        abstract = "" if rung == "certified" else draw(ABSTRACT)
+        certs = draw(CERTS) if rung == "certified" else ()
+        sections[rung].append(Item(forum, draw(LINE), authors, abstract, certs))
+    day = draw(st.dates(date(2022, 1, 1), date(2030, 12, 31)))
+    return day, sections
+
+
+def is_label_like(text: str) -> bool:
+    return any(line.lstrip().startswith(("Title:", "URL:", "Abstract:", "Authors:")) for line in text.split("\n"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(digests())
+def test_parser_gives_back_what_the_digest_says(drawn):
+    day, sections = drawn
+    for items in sections.values():
+        for it in items:  # text that is itself ambiguous in the format
+            assume(not is_label_like(it.abstract) and " Certification: " not in it.title)
+            assume(not it.title.endswith(" Certification"))
+    digest = parse_digest(digest_text(day, **sections), "generated")
+    assert digest.date == datetime(day.year, day.month, day.day, tzinfo=UTC) and digest.warnings == ()
+    got = {p.forum_id: p for p in digest.papers}
+    want = {it.forum_id: (rung, it) for rung, items in sections.items() for it in items}
+    assert set(got) == set(want)
+    for forum, (rung, it) in want.items():
+        p = got[forum]
+        assert p.status.slug == {"certified": "certified", "accepted": "accepted", "submitted": "submitted"}[rung]
+        assert p.title == " ".join(it.title.split())
+        assert p.authors == tuple(" ".join(a.split()) for a in it.authors)
+        assert p.abstract == (it.abstract or None)
+        assert p.certifications == it.certifications
