@@ -167,6 +167,9 @@ def test_read_only_folder_gives_one_line_and_keeps_the_old_files():
         drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
         src = str(Path(__file__).resolve().parents[1] / "src")
         env = {**os.environ, "PYTHONPATH": src}
+        probe = subprocess.run([*drop, sys.executable, "-c", "import digest2feed"], env=env, capture_output=True)
+        if probe.returncode != 0:
+            pytest.skip(f"nobody cannot run this Python here: {probe.stderr.decode().strip()}")
         cmd = [*drop, sys.executable, "-m", "digest2feed", "update", str(digest), "-o", str(out)]
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
         assert r.returncode == 1, r.stderr
