@@ -226,3 +226,19 @@ def test_two_deliveries_at_once_are_both_merged(tmp_path):
         assert p.returncode == 0
     r = run_cli("update", "-o", out, "-v")
     assert "entries in the feed: 25" in r.out
+
+
+def test_kind_is_told_by_content_not_by_name(tmp_path):
+    """An mbox called .txt, an e-mail called .mbox, a web copy called .eml: all read right."""
+    box = mailbox.mbox(tmp_path / "notes.txt")
+    box.add(other_mail(1))
+    box.add(message(BODY, SUBJECT))
+    box.flush()
+    (tmp_path / "inbox.mbox").write_bytes(bytes(message(BODY, SUBJECT, cte="base64")))
+    (tmp_path / "digest.eml").write_text(WEB, encoding="utf-8")
+    outputs = []
+    for name in ("notes.txt", "inbox.mbox", "digest.eml"):
+        r = run_cli("update", tmp_path / name, "-o", tmp_path / f"out-{name}", "-v")
+        assert r.code == 0 and "papers: 24 added" in r.out, (name, r.err)
+        outputs.append(snapshot(tmp_path / f"out-{name}"))
+    assert outputs[0] == outputs[1] == outputs[2]
