@@ -242,3 +242,25 @@ def test_kind_is_told_by_content_not_by_name(tmp_path):
         assert r.code == 0 and "papers: 24 added" in r.out, (name, r.err)
         outputs.append(snapshot(tmp_path / f"out-{name}"))
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_format_flowed_is_unwrapped(tmp_path):
+    """A mailer that wraps long lines (RFC 3676) must not break abstracts or titles."""
+
+    def flow(text: str, width: int = 60) -> str:
+        lines = []
+        for line in text.split("\n"):
+            while len(line) > width and " " in line[:width]:  # a longer word stays whole
+                cut = line.rfind(" ", 0, width) + 1
+                lines.append(line[:cut])  # ends in a space: a soft break
+                line = line[cut:]
+            lines.append(" " + line if line.startswith((" ", "From ")) else line)
+        return "\n".join(lines)
+
+    msg = message(BODY, SUBJECT, cte="8bit")
+    msg.set_content(flow(BODY), cte="8bit", params={"format": "flowed"})
+    assert 'format="flowed"' in msg["Content-Type"] or "format=flowed" in msg["Content-Type"]
+    eml = write_eml(tmp_path, msg)
+    web = tmp_path / "web.txt"
+    web.write_text(WEB, encoding="utf-8")
+    assert papers_of(eml) == papers_of(web)

@@ -91,6 +91,8 @@ def _body(msg: EmailMessage) -> str | None:
     text = decode(payload, part.get_content_charset())
     if part.get_content_subtype() == "html":
         text = html_to_text(text)
+    elif str(part.get_param("format", "")).lower() == "flowed":
+        text = unflow(text, delsp=str(part.get_param("delsp", "")).lower() == "yes")
     footer = FOOTER_RE.search(text)
     return (text[: footer.start()] if footer else text) or None
 
@@ -113,6 +115,24 @@ def decode(data: bytes, declared: str | None) -> str:
         except (LookupError, ValueError):  # unknown charset, or a name no codec can hold ("\x00tf-8")
             continue
     return data.decode("cp1252", errors="replace")
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """RFC 3676 format=flowed: join the lines a mailer wrapped (they end in a space),
+    keep the author's own line breaks, undo space-stuffing."""
+    out: list[str] = []
+    carry = ""
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith(" "):
+            line = line[1:]  # space-stuffed
+        if line.endswith(" ") and line != "-- ":
+            carry += line[:-1] if delsp else line
+            continue
+        out.append(carry + line)
+        carry = ""
+    if carry:
+        out.append(carry)
+    return "\n".join(out)
 
 
 class _Text(HTMLParser):
