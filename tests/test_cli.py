@@ -149,3 +149,31 @@ def test_module_and_console_script_run(out):
         text=True,
     )
     assert r.returncode == 0 and "entries in the feed: 24" in r.stdout
+
+
+def test_progress_only_on_a_terminal(tmp_path):
+    """A person at a terminal sees how far a long run has come; cron sees nothing."""
+    import os
+    import pty
+
+    main_fd, tty_fd = pty.openpty()
+    env = {**os.environ, "DIGEST2FEED_PROGRESS_AFTER": "0"}  # every run counts as long here
+    cmd = [sys.executable, "-m", "digest2feed", "update", str(SAMPLE), "-o", str(tmp_path / "a")]
+    proc = subprocess.run(cmd, stderr=tty_fd, stdout=subprocess.PIPE, env=env, timeout=60)
+    os.close(tty_fd)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main_fd)
+    assert proc.returncode == 0
+    assert b"digest2feed: 1 digests read" in shown
+    assert b"/13 files rendered" in shown and shown.endswith(b"\r\x1b[K")  # the line is erased at the end
+    cmd[-1] = str(tmp_path / "b")
+    piped = subprocess.run(cmd, capture_output=True, env=env, timeout=60)
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, b"", b"")

@@ -7,9 +7,12 @@ Exit status: 0 success, 1 bad input or state (one line per problem on stderr),
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from digest2feed import __version__
@@ -97,6 +100,43 @@ def _digest_json(d) -> dict:
     }
 
 
+class _Bar:
+    """One self-erasing status line on stderr, and only for a person watching a long run:
+    never when stderr is not a terminal (cron mails whatever a job prints)."""
+
+    AFTER = float(os.environ.get("DIGEST2FEED_PROGRESS_AFTER", "1.0"))  # seconds before it appears
+
+    def __init__(self) -> None:
+        self.start, self.last = time.monotonic(), float("-inf")
+        self.shown = False
+
+    def __call__(self, what: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self.start < self.AFTER or (now - self.last < 0.1 and done != total):
+            return
+        self.last, self.shown = now, True
+        count = f"{done}/{total}" if total else str(done)
+        sys.stderr.write(f"\r\x1b[Kdigest2feed: {count} {what}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int | None], None]]:
+    if not sys.stderr.isatty():
+        yield lambda what, done, total: None
+        return
+    bar = _Bar()
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
 def _update(args: argparse.Namespace) -> int:
     from digest2feed.pipeline import Failed, update
     from digest2feed.settings import SettingsError, load
@@ -108,7 +148,8 @@ def _update(args: argparse.Namespace) -> int:
         _err(e)
         return 1
     try:
-        report = update(settings, args.inputs, sys.stdin.buffer)
+        with _progress_bar() as progress:
+            report = update(settings, args.inputs, sys.stdin.buffer, progress)
     except Failed as e:
         for problem in e.problems:
             _err(problem)

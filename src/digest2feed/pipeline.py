@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -19,6 +19,14 @@ from digest2feed.sources import Note, Text, read_inputs
 
 if TYPE_CHECKING:
     from digest2feed.state import Scan
+
+
+# Told how far a long run has come: (what, done, total or None). The CLI shows it.
+Progress = Callable[[str, int, int | None], None]
+
+
+def _quiet(what: str, done: int, total: int | None) -> None:
+    pass
 
 
 class Failed(Exception):
@@ -40,7 +48,7 @@ class Loaded:
     duplicates: int = 0
 
 
-def load(names: list[str], stdin: BinaryIO, keep: bool = True) -> Loaded:
+def load(names: list[str], stdin: BinaryIO, keep: bool = True, progress: Progress = _quiet) -> Loaded:
     """Read, parse and fold every input; a message met twice (same Message-ID) is read once.
 
     With ``keep=False`` the digests themselves are dropped once folded into ``records``.
@@ -62,6 +70,7 @@ def load(names: list[str], stdin: BinaryIO, keep: bool = True) -> Loaded:
             (out.errors if item.explicit else out.skipped).append(e.problem)
             continue
         out.read += 1
+        progress("digests read", out.read, None)
         out.warnings.extend(digest.warnings)
         combine(out.records, records_of(digest))
         if keep:
@@ -81,25 +90,25 @@ class Report:
     written: list[str]
 
 
-def update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
+def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress = _quiet) -> Report:
     """One run. The cyclic garbage collector is paused meanwhile: a run builds hundreds
     of thousands of small objects and no cycles, and the collector only walked them
     again and again (a tenth of a no-op run at 50,000 papers; memory unchanged)."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _update(settings, names, stdin)
+        return _update(settings, names, stdin, progress)
     finally:
         if paused:
             gc.enable()
 
 
-def _update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
+def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress) -> Report:
     # Imported here: `parse` and `--help` need neither lxml nor feedgen.
     from digest2feed.state import StateError
     from digest2feed.store import commit, locked, pending
 
-    loaded = load(names, stdin, keep=False)
+    loaded = load(names, stdin, keep=False, progress=progress)
     if loaded.errors:
         raise Failed(loaded.errors)
     folder = settings.output
@@ -112,7 +121,7 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO) -> Report:
             try:
                 old, new, refs, records = _merge(folder, loaded.records, regenerate)
                 docs = plan(refs, settings)
-                files = _render(docs.values(), folder, records, regenerate)
+                files = _render(docs.values(), folder, records, regenerate, progress)
                 written = commit(folder, files, sorted(set(old.archives) - set(docs)), last="atom.xml")
             except StateError as e:
                 raise Failed([e.problem]) from None
@@ -169,7 +178,9 @@ class Records:
         return next(e for e in self.entries(ref.forum_id) if e.rung is ref.rung)
 
 
-def _render(docs: Iterable[Document], folder: Path, records: Records, regenerate: bool) -> Iterator[tuple[str, bytes]]:
+def _render(
+    docs: Iterable[Document], folder: Path, records: Records, regenerate: bool, progress: Progress
+) -> Iterator[tuple[str, bytes]]:
     """Render the documents whose file is missing or stores another fingerprint (all of them
     when regenerating); the store then writes only those whose bytes differ."""
     from digest2feed.render.stamp import fingerprint, stored
@@ -177,8 +188,9 @@ def _render(docs: Iterable[Document], folder: Path, records: Records, regenerate
     todo = [(doc, fingerprint(doc)) for doc in docs]
     todo = [(doc, fp) for doc, fp in todo if regenerate or stored(folder / doc.path) != fp]
     records.need({r.forum_id for doc, _ in todo for r in doc.refs})
-    for doc, fp in todo:
+    for i, (doc, fp) in enumerate(todo, 1):
         yield doc.path, render(doc, [records.entry(r) for r in doc.refs], fp)
+        progress("files rendered", i, len(todo))
 
 
 def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
