@@ -31,6 +31,11 @@ def xxe(secret: Path) -> str:
     )
 
 
+def late(document: str) -> str:
+    declaration, rest = document.split("\n", 1)
+    return f"{declaration}\n<!--{'x' * 10000}-->\n{rest}"
+
+
 def bounded(limit: int = 1024**3):
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))  # an expanding bomb would die here
@@ -53,6 +58,9 @@ def hostile_files(tmp_path: Path, good: bytes) -> dict[str, bytes | None]:
         "billion laughs": LAUGHS.encode(),
         "external entity": xxe(secret).encode(),
         "doctype": b'<?xml version="1.0"?><!DOCTYPE feed SYSTEM "feed.dtd"><feed/>',
+        # The same bomb and entity behind a long comment: past any quick look at the start.
+        "late bomb": late(LAUGHS).encode(),
+        "late external entity": late(xxe(secret)).encode(),
         "500 MB": None,
         "another tool": b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><id>urn:x</id>'
         b"<title>x</title><updated>2024-01-01T00:00:00Z</updated><generator>python-feedgen</generator></feed>",

@@ -25,6 +25,7 @@ from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PROVENANC
 from digest2feed.render.stamp import DIGESTS, HINT
 
 MAX_BYTES = 256 * 1024 * 1024
+PROLOG = 4096
 A = f"{{{ATOM_NS}}}"
 NS = {"a": ATOM_NS}
 # One XPath call per file and column; plain strings (no "smart" back-references) keep it cheap.
@@ -135,21 +136,33 @@ def _refuse(path: Path, why: str, line: int | None = None) -> StateError:
 
 
 def _parse(path: Path) -> etree._Element:
-    """The root of a state file, or StateError: never a hostile or foreign document."""
+    """The root of a state file, or StateError: never a hostile or foreign document.
+
+    The parser expands no entity, loads no DTD and opens no URL, so an entity bomb
+    or an external entity stays an inert declaration; any document type declaration
+    is then refused outright (digest2feed never writes one). Files too big to be
+    ours are refused unread.
+    """
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise _refuse(path, f"is {size} bytes, larger than any feed digest2feed writes")
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            prolog = f.read(PROLOG)
     except OSError as e:
         raise StateError(Problem(str(path), f"cannot read: {e.strerror}")) from None
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if b"<!DOCTYPE" in prolog:  # the common case refused before parsing at all
         raise _refuse(path, "holds a document type declaration, which digest2feed never writes")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
     try:
-        root = etree.fromstring(data, parser)
+        tree = etree.parse(str(path), parser)
     except etree.XMLSyntaxError as e:
         raise _refuse(path, f"is not well-formed XML ({e.msg})", e.lineno) from None
+    except OSError as e:
+        raise StateError(Problem(str(path), f"cannot read: {e}")) from None
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise _refuse(path, "holds a document type declaration, which digest2feed never writes")
+    root = tree.getroot()
     generator = root.find(f"{A}generator")
     if root.tag != f"{A}feed" or generator is None or generator.get("uri") != GENERATOR_URI:
         raise _refuse(path, "is not an Atom feed written by digest2feed")
