@@ -29,7 +29,6 @@ class Settings:
     views: tuple[str, ...] = VIEWS
     formats: tuple[str, ...] = FORMATS
     html: bool = True
-    language: str = "en"
 
 
 def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
@@ -58,7 +57,7 @@ def _check(name: str, value: Any, origin: str) -> Any:
     def bad(why: str) -> SettingsError:
         return SettingsError(f"{origin}: {name} {why} (got {value!r})")
 
-    if name in ("title", "subtitle", "language"):
+    if name in ("title", "subtitle"):
         if not isinstance(value, str) or not value.strip():
             raise bad("must be a non-empty string")
         return value.strip()
