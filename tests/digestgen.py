@@ -34,34 +34,13 @@ def digest_text(day: date, certified=(), accepted=(), submitted=(), kind: str = 
                 "---",
                 "",
             ]
-    if accepted:
-        out += _heading("Accepted papers")
-        for it in accepted:
-            out += [
-                f"Title: {it.title}",
-                "",
-                f"Authors: {', '.join(it.authors)}",
-                "",
-                f"Abstract: {it.abstract}",
-                "",
-                f"URL: https://openreview.net/forum?id={it.forum_id}",
-                "",
-                "---",
-                "",
-            ]
-    if submitted:
-        out += _heading("New submissions")
-        for it in submitted:
-            out += [
-                f"Title: {it.title}",
-                "",
-                f"Abstract: {it.abstract}",
-                "",
-                f"URL: https://openreview.net/forum?id={it.forum_id}",
-                "",
-                "---",
-                "",
-            ]
+    for heading, items in (("Accepted papers", accepted), ("New submissions", submitted)):
+        if items:
+            out += _heading(heading)
+            for it in items:
+                authors = [f"Authors: {', '.join(it.authors)}", ""] if heading == "Accepted papers" else []
+                out += [f"Title: {it.title}", "", *authors, f"Abstract: {it.abstract}", "",
+                        f"URL: https://openreview.net/forum?id={it.forum_id}", "", "---", ""]  # fmt: skip
     return "\n".join(out) + "\n"
 
 

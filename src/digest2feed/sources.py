@@ -88,28 +88,21 @@ def _file(path: Path, explicit: bool) -> Iterator[Item]:
         with path.open("rb") as f:
             head = f.read(SNIFF)
             size = os.fstat(f.fileno()).st_size
-            if head.startswith(b"From "):
-                kind = "mbox"
-            elif _binary(head):
+            mbox = head.startswith(b"From ")  # the mailbox module reads it itself, message by message
+            if not mbox and _binary(head):
                 yield _fail(source, "is a binary file, not a digest", explicit)
                 return
-            elif size > MAX_TEXT:
+            if not mbox and size > MAX_TEXT:
                 yield _fail(source, f"is {size} bytes, far too large for one digest", explicit)
                 return
-            else:
-                kind = "mail" if looks_like_message(head) else "text"
-                data = head + f.read()
+            data = b"" if mbox else head + f.read()
     except OSError as e:
         yield Note("error", Problem(source, f"cannot read: {e.strerror}"))
         return
-    if kind == "mbox":
+    if mbox:
         yield from _mbox(path, explicit)
-    elif kind == "mail":
-        yield _message(data, source, explicit)
-    elif not data.strip():
-        yield _fail(source, "is empty", explicit)
     else:
-        yield Text(source, decode(data, None), explicit=explicit)
+        yield _one(data, source, explicit)
 
 
 def _stdin(stream: BinaryIO) -> Iterator[Item]:
@@ -130,12 +123,17 @@ def _stdin(stream: BinaryIO) -> Iterator[Item]:
                 yield item
     elif _binary(data[:SNIFF]):
         yield Note("error", Problem("<stdin>", "is binary data, not a digest"))
-    elif not data.strip():
-        yield Note("error", Problem("<stdin>", "is empty"))
-    elif looks_like_message(data[:SNIFF]):
-        yield _message(data, "<stdin>", True)
     else:
-        yield Text("<stdin>", decode(data, None))
+        yield _one(data, "<stdin>", True)
+
+
+def _one(data: bytes, source: str, explicit: bool) -> Item:
+    """One message or one digest text, already known to be neither binary nor an mbox."""
+    if not data.strip():
+        return _fail(source, "is empty", explicit)
+    if looks_like_message(data[:SNIFF]):
+        return _message(data, source, explicit)
+    return Text(source, decode(data, None), explicit=explicit)
 
 
 def _message(data: bytes, source: str, explicit: bool) -> Item:
