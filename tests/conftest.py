@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,3 +57,17 @@ def mtimes(folder: Path) -> dict[str, int]:
 @pytest.fixture
 def out(tmp_path: Path) -> Path:
     return tmp_path / "out"
+
+
+def need_tool(name: str, package: str | None = None) -> str:
+    """The path of a program a test needs. Missing: a skip on a developer's machine, but a
+    failure under CI, where .ci/run installs it, so a missing install step can never hide."""
+    path = shutil.which(name) or next(
+        (str(p) for d in ("/usr/sbin", "/sbin") if (p := Path(d) / name).exists()), None
+    )
+    if path:
+        return path
+    why = f"{name} is not installed (apt-get install {package or name})"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {why}: .ci/run must install it")
+    pytest.skip(why)
