@@ -105,8 +105,9 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Prog
 
 def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress) -> Report:
     # Imported here: `parse` and `--help` need neither lxml nor feedgen.
+    from digest2feed.render.stamp import stored
     from digest2feed.state import StateError
-    from digest2feed.store import commit, locked, pending
+    from digest2feed.store import commit, foreign, locked, pending
 
     loaded = load(names, stdin, keep=False, progress=progress)
     if loaded.errors:
@@ -121,6 +122,10 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
             try:
                 old, new, refs, records = _merge(folder, loaded.records, regenerate)
                 docs = plan(refs, settings)
+                theirs = foreign(folder, docs, lambda path: stored(path) is not None)
+                if theirs:
+                    why = "was not written by digest2feed (no fingerprint); refusing to overwrite it"
+                    raise Failed([Problem(str(folder / rel), why) for rel in theirs])
                 files = _render(docs.values(), folder, records, regenerate, progress)
                 written = commit(folder, files, sorted(set(old.archives) - set(docs)), last="atom.xml")
             except StateError as e:
