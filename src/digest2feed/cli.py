@@ -145,21 +145,23 @@ def _update(args: argparse.Namespace) -> int:
     try:
         settings = load(flags, args.config)
     except SettingsError as e:
-        _err(e)
-        return 1
+        for line in e.lines:
+            _err(line)
+        return 2 if e.usage else 1
     try:
         with _progress_bar() as progress:
             report = update(settings, args.inputs, sys.stdin.buffer, progress)
     except Failed as e:
         for problem in e.problems:
             _err(problem)
+        _log(settings.log_file, args.inputs, problems=[str(p) for p in e.problems])
         return 1
     loaded = report.loaded
     if not args.quiet:
         for w in loaded.warnings:
             _err(f"warning: {w}")
+    s = report.summary
     if args.verbose:
-        s = report.summary
         print(
             f"inputs read: {loaded.read} digests"
             f" ({len(loaded.skipped)} other messages or files skipped, {loaded.duplicates} duplicates)\n"
@@ -167,4 +169,20 @@ def _update(args: argparse.Namespace) -> int:
             f"entries in the feed: {report.entries}\n"
             f"files written: {len(report.written)}"
         )
+    counts = (loaded.read, len(loaded.skipped), s.added, s.promoted, len(report.written), len(loaded.warnings))
+    _log(settings.log_file, args.inputs, counts=(*counts, report.entries))
     return 0
+
+
+def _log(path: Path | None, inputs: list[str], problems: list[str] | None = None, counts: tuple = ()) -> None:
+    """One line in the log file, if one is set. A log that cannot be written is said on stderr,
+    but does not change the exit status: the feeds themselves were updated (or not) as reported."""
+    if path is None:
+        return
+    from digest2feed import runlog
+
+    line = runlog.failure_line(inputs, problems) if problems is not None else runlog.success_line(inputs, *counts)
+    try:
+        runlog.append(path, line)
+    except OSError as e:
+        _err(f"{path}: cannot append to the log file: {e.strerror}")
