@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from digest2feed.digest import NotADigest, parse_digest
+from digest2feed.digest import NotADigest, parse_digest, title_date
 from digest2feed.layout import Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
@@ -52,30 +52,55 @@ def load(names: list[str], stdin: BinaryIO, keep: bool = True, progress: Progres
     """Read, parse and fold every input; a message met twice (same Message-ID) is read once.
 
     With ``keep=False`` the digests themselves are dropped once folded into ``records``.
+    An INPUT that holds no digest at all is warned about, so a job pointed at the wrong
+    folder is noticed.
     """
     out = Loaded()
     seen: set[str] = set()
-    for item in read_inputs(names, stdin):
-        if isinstance(item, Note):
-            {"error": out.errors, "warning": out.warnings, "skipped": out.skipped}[item.kind].append(item.problem)
-            continue
-        if item.message_id:
-            if item.message_id in seen:
-                out.duplicates += 1
-                continue
-            seen.add(item.message_id)
-        try:
-            digest = parse(item)
-        except NotADigest as e:
-            (out.errors if item.explicit else out.skipped).append(e.problem)
-            continue
-        out.read += 1
-        progress("digests read", out.read, None)
-        out.warnings.extend(digest.warnings)
-        combine(out.records, records_of(digest))
-        if keep:
-            out.digests.append(digest)
+    for name in names:
+        found, errors, skipped = out.read + out.duplicates, len(out.errors), len(out.skipped)
+        for item in read_inputs([name], stdin):
+            _take(item, out, seen, keep, progress)
+        if out.read + out.duplicates == found and len(out.errors) == errors:
+            n = len(out.skipped) - skipped
+            why = (
+                f"{n} other {'message or file' if n == 1 else 'messages or files'} skipped"
+                if n
+                else "nothing in it to read"
+            )
+            out.warnings.append(Problem("<stdin>" if name == "-" else name, f"no TMLR digest found ({why})"))
     return out
+
+
+def _take(item: Text | Note, out: Loaded, seen: set[str], keep: bool, progress: Progress) -> None:
+    if isinstance(item, Note):
+        {"error": out.errors, "warning": out.warnings, "skipped": out.skipped}[item.kind].append(item.problem)
+        return
+    if item.message_id:
+        if item.message_id in seen:
+            out.duplicates += 1
+            return
+        seen.add(item.message_id)
+    try:
+        digest = parse(item)
+    except NotADigest as e:
+        if item.hint and title_date(item.subject or ""):  # a digest, cut before its first section
+            out.warnings.append(Problem(e.problem.source, f"{e.problem.message}; {item.hint}"))
+        else:
+            (out.errors if item.explicit else out.skipped).append(e.problem)
+        return
+    out.read += 1
+    progress("digests read", out.read, None)
+    out.warnings.extend(_hinted(w, item.hint) for w in digest.warnings)
+    combine(out.records, records_of(digest))
+    if keep:
+        out.digests.append(digest)
+
+
+def _hinted(warning: Problem, hint: str | None) -> Problem:
+    if hint and "cut off" in warning.message:
+        return Problem(warning.source, f"{warning.message}; {hint}", warning.line)
+    return warning
 
 
 def parse(text: Text) -> Digest:
