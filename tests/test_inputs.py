@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from conftest import SAMPLE, run_cli, snapshot
+from conftest import ROOT, SAMPLE, run_cli, snapshot
 from mailgen import digest_part, message, other_mail
 
 WEB = SAMPLE.read_text(encoding="utf-8")
@@ -175,3 +175,16 @@ def test_an_input_that_holds_no_digest_is_warned_about(tmp_path):
     assert run_cli("update", empty, "-o", out, "-q").err == ""
     again = run_cli("update", good, good, "-o", out)  # read twice: the second time holds only duplicates
     assert (again.code, again.err) == (0, "")
+
+
+def test_the_rule_is_in_help_and_readme():
+    r = run_cli("update", "--help")
+    assert r.code == 0
+    help_text = " ".join(r.out.split())
+    assert "On standard input (-), an e-mail that holds no digest (a reply, a welcome message) is skipped" in help_text
+    assert "2 wrong usage (including a bad flag value)" in help_text
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (
+        "An e-mail that holds no TMLR digest (a reply, a welcome message, whatever a looser pattern lets "
+        "through) is skipped" in readme
+    )

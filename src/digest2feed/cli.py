@@ -17,6 +17,18 @@ from pathlib import Path
 
 from digest2feed import __version__
 
+UPDATE_RULES = """\
+what is read:
+  A file or message named as INPUT that holds no TMLR digest is an error (exit 1).
+  On standard input (-), an e-mail that holds no digest (a reply, a welcome
+  message) is skipped with a warning, exit 0, so a mail filter never bounces list
+  traffic; text that is neither an e-mail nor a digest is an error. An INPUT that
+  holds no digest at all (an empty folder, a mailbox of other mail) is warned about.
+
+exit status: 0 success, 1 bad input, state or settings file, 2 wrong usage
+(including a bad flag value). A failed run changes no output file.
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -25,12 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"digest2feed {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("update", help="merge digests into the feeds in the output folder (the cron job)")
+    up = sub.add_parser(
+        "update",
+        help="merge digests into the feeds in the output folder (the cron job)",
+        description="Merge digests into the feeds in the output folder.",
+        epilog=UPDATE_RULES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     up.add_argument(
         "inputs",
         nargs="*",
         metavar="INPUT",
-        help="digest text, .eml, mbox, Maildir, folder, or - for stdin; none: regenerate from the state",
+        help="digest text, saved page, .eml, mbox, Maildir, folder, or - for stdin; none: regenerate from the state",
     )
     up.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
     up.add_argument(
