@@ -86,3 +86,15 @@ def test_a_foreign_file_in_a_view_folder_is_refused(out):
     r = run_cli("update", FIXTURES / "certifications-2024-03-10.txt", "-o", out)
     assert r.code == 0, r.err
     assert b"Xy_Z-09876" in (out / "certified" / "feed.json").read_bytes()
+
+
+def test_a_foreign_archive_is_refused(out):
+    """An archive document the run would write, already there and not ours."""
+    assert run_cli("update", SAMPLE, "-o", out, "--max-entries", "5").code == 0
+    assert sorted(p.name for p in (out / "archive").iterdir()) == ["2023-04.xml"]
+    (out / "archive" / "2024-03.xml").write_text("<notes>mine</notes>\n")
+    before = snapshot(out)
+    r = run_cli("update", FIXTURES / "certifications-2024-03-10.txt", "-o", out, "--max-entries", "5")
+    assert r.code == 1 and snapshot(out) == before
+    assert r.err.startswith(f"digest2feed: {out / 'archive' / '2024-03.xml'}: ") and r.err.count("\n") == 1
+    assert "refusing to touch it" in r.err

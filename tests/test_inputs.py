@@ -163,13 +163,18 @@ def test_an_input_that_holds_no_digest_is_warned_about(tmp_path):
     good.mkdir()
     (good / "weekly.txt").write_text(WEB, encoding="utf-8")
     (good / "notes.txt").write_text("not a digest\n")
+    unrelated = tmp_path / "Downloads"
+    unrelated.mkdir()
+    (unrelated / "notes.txt").write_text("shopping list\n")
+    (unrelated / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(4096))
     out = tmp_path / "out"
-    r = run_cli("update", empty, other, tmp_path / "inbox.mbox", good, "-o", out, "-v")
+    r = run_cli("update", empty, other, tmp_path / "inbox.mbox", unrelated, good, "-o", out, "-v")
     assert r.code == 0
     assert r.err.splitlines() == [
         f"digest2feed: warning: {empty}: no TMLR digest found (nothing in it to read)",
         f"digest2feed: warning: {other}: no TMLR digest found (2 other messages or files skipped)",
         f"digest2feed: warning: {tmp_path / 'inbox.mbox'}: no TMLR digest found (1 other message or file skipped)",
+        f"digest2feed: warning: {unrelated}: no TMLR digest found (2 other messages or files skipped)",
     ]
     assert "entries in the feed: 24" in r.out
     assert run_cli("update", empty, "-o", out, "-q").err == ""
