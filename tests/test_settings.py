@@ -94,3 +94,13 @@ def test_a_log_that_cannot_be_written_is_said_but_the_run_stands(tmp_path, out):
         "No such file or directory\n"
     )
     assert (out / "atom.xml").exists()
+
+
+def test_the_log_never_holds_a_password_given_in_a_url(tmp_path, out):
+    log = tmp_path / "d2f.log"
+    cfg = tmp_path / "digest2feed.toml"
+    cfg.write_text(f'log_file = "{log}"\n')
+    r = run_cli("update", "imaps://me:hunter2@mail.example.org/TMLR", "-c", cfg, "-o", out)
+    assert r.code != 0
+    text = log.read_text()
+    assert "hunter2" not in text and "imaps://me:***@mail.example.org/TMLR" in text

@@ -8,9 +8,12 @@ secret, since no secret ever reaches those either.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 
+# A password in a URL's user part (imaps://me:secret@host/) is never written, wherever it appears.
+USERINFO_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/@:\s]*):[^/@\s]*@", re.I)
 # Only the owner reads it: it names mail folders and paths; nobody else needs it.
 LOG_MODE = 0o600
 
@@ -35,7 +38,8 @@ def append(path: Path, line: str, now: datetime | None = None) -> None:
     """Append ``line`` with a local time stamp (with its UTC offset). One write of one line,
     opened with O_APPEND, so lines of runs at the same moment never interleave."""
     stamp = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
-    text = f"{stamp} {' '.join(line.split())}\n"  # one line, whatever a message held
+    line = USERINFO_RE.sub(r"\1:***@", " ".join(line.split()))  # one line, whatever a message held
+    text = f"{stamp} {line}\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, LOG_MODE)
     try:
         os.write(fd, text.encode("utf-8", "replace"))
