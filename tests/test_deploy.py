@@ -44,6 +44,22 @@ def test_output_is_world_readable_whatever_the_umask(tmp_path, umask):
     assert oct(stat.S_IMODE((tmp_path / "www").stat().st_mode)) == "0o755"
 
 
+def test_view_folders_made_private_by_an_earlier_version_are_opened_again(out):
+    """Before this fix the folders came out drwx------ under procmail: the next run, even one
+    that changes no file, makes them 0755 so the web server can enter them."""
+    assert run_cli("update", SAMPLE, "-o", out).code == 0
+    for sub in ("accepted", "submissions", "certified"):
+        os.chmod(out / sub, 0o700)
+    times = mtimes(out)
+    assert run_cli("update", SAMPLE, "-o", out).code == 0
+    assert mtimes(out) == times  # no file rewritten
+    assert {sub: oct(stat.S_IMODE((out / sub).stat().st_mode)) for sub in ("accepted", "submissions", "certified")} == {
+        "accepted": "0o755",
+        "submissions": "0o755",
+        "certified": "0o755",
+    }
+
+
 def test_existing_output_folder_keeps_its_own_mode(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -132,7 +132,7 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
     # Imported here: `parse` and `--help` need neither lxml nor feedgen.
     from digest2feed.render.stamp import stored
     from digest2feed.state import StateError
-    from digest2feed.store import commit, foreign, locked, pending
+    from digest2feed.store import commit, foreign, locked, pending, share_folders
 
     loaded = load(names, stdin, keep=False, progress=progress)
     if loaded.errors:
@@ -153,6 +153,7 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
                     raise Failed([Problem(str(folder / rel), why) for rel in theirs])
                 files = _render(docs.values(), folder, records, regenerate, progress)
                 written = commit(folder, files, sorted(set(old.archives) - set(docs)), last="atom.xml")
+                share_folders(folder, docs)
             except StateError as e:
                 raise Failed([e.problem]) from None
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)

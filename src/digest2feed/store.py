@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,17 @@ def make_folder(path: Path) -> None:
                 raise
             continue  # made by a run at the same moment
         os.chmod(p, FOLDER_MODE)
+
+
+def share_folders(folder: Path, rels: Iterable[str]) -> None:
+    """Make the subfolders we write into 0755 again: earlier versions created them under the
+    filter's umask (0700), and a web server cannot enter those. The output folder keeps its own mode."""
+    for sub in {(folder / rel).parent for rel in rels} - {folder}:
+        try:
+            if stat.S_IMODE(sub.stat().st_mode) != FOLDER_MODE:
+                os.chmod(sub, FOLDER_MODE)
+        except OSError:  # not ours to change (another owner): leave it, the run still stands
+            continue
 
 
 def foreign(folder: Path, rels: Iterable[str], ours: Callable[[Path], bool]) -> list[str]:
