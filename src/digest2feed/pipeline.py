@@ -62,14 +62,15 @@ def load(names: list[str], stdin: BinaryIO, keep: bool = True, progress: Progres
         for item in read_inputs([name], stdin):
             _take(item, out, seen, keep, progress)
         if out.read + out.duplicates == found and len(out.errors) == errors:
-            n = len(out.skipped) - skipped
-            why = (
-                f"{n} other {'message or file' if n == 1 else 'messages or files'} skipped"
-                if n
-                else "nothing in it to read"
-            )
-            out.warnings.append(Problem("<stdin>" if name == "-" else name, f"no TMLR digest found ({why})"))
+            out.warnings.append(_nothing_found("<stdin>" if name == "-" else name, len(out.skipped) - skipped))
     return out
+
+
+def _nothing_found(source: str, skipped: int) -> Problem:
+    if not skipped:
+        return Problem(source, "no TMLR digest found (nothing in it to read)")
+    what = "message or file" if skipped == 1 else "messages or files"
+    return Problem(source, f"no TMLR digest found ({skipped} other {what} skipped)")
 
 
 def _take(item: Text | Note, out: Loaded, seen: set[str], keep: bool, progress: Progress) -> None:
