@@ -102,3 +102,13 @@ def test_a_digest_e_mail_that_quotes_the_banner_is_no_wrapper(tmp_path):
     r = run_cli("parse", eml, "--json")
     (d,) = json.loads(r.out)["digests"]
     assert (d["source"], len(d["papers"])) == (str(eml), 24)
+
+
+def test_a_wrapper_in_an_unknown_layout_is_read_whole_not_dropped(tmp_path):
+    """Constructed: the banner without the message markers (a layout Google may use one day)."""
+    body = "Today's topic summary\n\nGroup: https://groups.google.com/g/tmlr-announce-weekly/topics\n\n" + BODY
+    eml = tmp_path / "new-layout.eml"
+    eml.write_bytes(bytes(message(body, "Digest for tmlr-announce-weekly@googlegroups.com - 1 update in 1 topic")))
+    r = run_cli("parse", eml, "--json")
+    (d,) = json.loads(r.out)["digests"]
+    assert (d["source"], len(d["papers"])) == (str(eml), 24)

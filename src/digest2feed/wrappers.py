@@ -34,10 +34,11 @@ def is_abridged(subject: str | None) -> bool:
 
 
 def split(text: str) -> list[Part] | None:
-    """The messages inside a wrapper's text part, or None when ``text`` is not a wrapper."""
+    """The messages inside a wrapper's text part, or None when ``text`` is not a wrapper (or
+    one in a layout this does not know: then it is read whole, never dropped)."""
     lines = text.replace("\r\n", "\n").split("\n")
-    opening = [line.strip() for line in lines[:20] if line.strip()][:3]
-    if len(opening) < 3 or opening[1] != BANNER or not all(RULE_RE.fullmatch(x) for x in opening[::2]):
+    opening = [x for x in (line.strip() for line in lines[:20]) if x and not RULE_RE.fullmatch(x)]
+    if not opening or opening[0].casefold() != BANNER.casefold():  # the rules around it are not required
         return None
     parts: list[Part] = []
     topic: str | None = None
@@ -56,7 +57,7 @@ def split(text: str) -> list[Part] | None:
             parts.append(Part(topic, "\n".join(lines[start:i]).strip("\n") + "\n", start + 1))
         else:
             i += 1
-    return parts
+    return parts or None  # a layout without message markers is read as one text, as before
 
 
 def _topic_at(lines: list[str], i: int) -> bool:
