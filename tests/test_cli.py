@@ -132,7 +132,7 @@ def test_settings_file_and_flags(tmp_path, out):
         r = run_cli("update", SAMPLE, "-c", cfg, "-o", out)
         assert r.code == 1 and r.err.count("\n") == 1 and message in r.err, r.err
     r = run_cli("update", SAMPLE, "-o", out, "--max-entries", "many")
-    assert r.code == 1 and "--max-entries: max_entries must be a positive integer" in r.err
+    assert r.code == 2 and "--max-entries: max_entries must be a positive integer" in r.err  # wrong usage
 
 
 def test_settings_file_in_working_folder(tmp_path, monkeypatch):

@@ -17,6 +17,18 @@ from pathlib import Path
 
 from digest2feed import __version__
 
+UPDATE_RULES = """\
+what is read:
+  A file or message named as INPUT that holds no TMLR digest is an error (exit 1).
+  On standard input (-), an e-mail that holds no digest (a reply, a welcome
+  message) is skipped with a warning, exit 0, so a mail filter never bounces list
+  traffic; text that is neither an e-mail nor a digest is an error. An INPUT that
+  holds no digest at all (an empty folder, a mailbox of other mail) is warned about.
+
+exit status: 0 success, 1 bad input, state or settings file, 2 wrong usage
+(including a bad flag value). A failed run changes no output file.
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -25,12 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"digest2feed {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("update", help="merge digests into the feeds in the output folder (the cron job)")
+    up = sub.add_parser(
+        "update",
+        help="merge digests into the feeds in the output folder (the cron job)",
+        description="Merge digests into the feeds in the output folder.",
+        epilog=UPDATE_RULES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     up.add_argument(
         "inputs",
         nargs="*",
         metavar="INPUT",
-        help="digest text, .eml, mbox, Maildir, folder, or - for stdin; none: regenerate from the state",
+        help="digest text, saved page, .eml, mbox, Maildir, folder, or - for stdin; none: regenerate from the state",
     )
     up.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
     up.add_argument(
@@ -145,21 +163,23 @@ def _update(args: argparse.Namespace) -> int:
     try:
         settings = load(flags, args.config)
     except SettingsError as e:
-        _err(e)
-        return 1
+        for line in e.lines:
+            _err(line)
+        return 2 if e.usage else 1
     try:
         with _progress_bar() as progress:
             report = update(settings, args.inputs, sys.stdin.buffer, progress)
     except Failed as e:
         for problem in e.problems:
             _err(problem)
+        _log(settings.log_file, args.inputs, problems=[str(p) for p in e.problems])
         return 1
     loaded = report.loaded
     if not args.quiet:
         for w in loaded.warnings:
             _err(f"warning: {w}")
+    s = report.summary
     if args.verbose:
-        s = report.summary
         print(
             f"inputs read: {loaded.read} digests"
             f" ({len(loaded.skipped)} other messages or files skipped, {loaded.duplicates} duplicates)\n"
@@ -167,4 +187,20 @@ def _update(args: argparse.Namespace) -> int:
             f"entries in the feed: {report.entries}\n"
             f"files written: {len(report.written)}"
         )
+    counts = (loaded.read, len(loaded.skipped), s.added, s.promoted, len(report.written), len(loaded.warnings))
+    _log(settings.log_file, args.inputs, counts=(*counts, report.entries))
     return 0
+
+
+def _log(path: Path | None, inputs: list[str], problems: list[str] | None = None, counts: tuple = ()) -> None:
+    """One line in the log file, if one is set. A log that cannot be written is said on stderr,
+    but does not change the exit status: the feeds themselves were updated (or not) as reported."""
+    if path is None:
+        return
+    from digest2feed import runlog
+
+    line = runlog.failure_line(inputs, problems) if problems is not None else runlog.success_line(inputs, *counts)
+    try:
+        runlog.append(path, line)
+    except OSError as e:
+        _err(f"{path}: cannot append to the log file: {e.strerror}")

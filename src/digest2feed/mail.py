@@ -137,26 +137,36 @@ def unflow(text: str, delsp: bool = False) -> str:
 
 class _Text(HTMLParser):
     BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "table", "blockquote"}
+    VOID = {"br", "hr", "img", "meta", "link", "input", "wbr", "area", "base", "col", "embed", "source", "track"}
+    # A page (a saved Google Groups page, say) may show plain text through CSS rather than <pre>.
+    PRE_STYLE = re.compile(r"white-space\s*:\s*(pre|pre-wrap|pre-line|break-spaces)\b", re.I)
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skip = 0
         self.pre = 0
+        self.open: list[tuple[str, bool]] = []  # open elements, and whether each keeps line breaks
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in ("script", "style", "head"):
             self.skip += 1
-        elif tag == "pre":
-            self.pre += 1
+        elif tag not in self.VOID:
+            keeps = tag == "pre" or any(k == "style" and v and self.PRE_STYLE.search(v) for k, v in attrs)
+            self.open.append((tag, keeps))
+            self.pre += keeps
         if tag in self.BLOCK:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style", "head"):
             self.skip = max(0, self.skip - 1)
-        elif tag == "pre":
-            self.pre = max(0, self.pre - 1)
+        elif any(t == tag for t, _ in self.open):  # close it, and whatever was left open inside it
+            while self.open:
+                t, keeps = self.open.pop()
+                self.pre -= keeps
+                if t == tag:
+                    break
         if tag in self.BLOCK and tag != "br":
             self.parts.append("\n")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from digest2feed.digest import NotADigest, parse_digest
+from digest2feed.digest import NotADigest, parse_digest, title_date
 from digest2feed.layout import Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
@@ -52,30 +52,56 @@ def load(names: list[str], stdin: BinaryIO, keep: bool = True, progress: Progres
     """Read, parse and fold every input; a message met twice (same Message-ID) is read once.
 
     With ``keep=False`` the digests themselves are dropped once folded into ``records``.
+    An INPUT that holds no digest at all is warned about, so a job pointed at the wrong
+    folder is noticed.
     """
     out = Loaded()
     seen: set[str] = set()
-    for item in read_inputs(names, stdin):
-        if isinstance(item, Note):
-            {"error": out.errors, "warning": out.warnings, "skipped": out.skipped}[item.kind].append(item.problem)
-            continue
-        if item.message_id:
-            if item.message_id in seen:
-                out.duplicates += 1
-                continue
-            seen.add(item.message_id)
-        try:
-            digest = parse(item)
-        except NotADigest as e:
-            (out.errors if item.explicit else out.skipped).append(e.problem)
-            continue
-        out.read += 1
-        progress("digests read", out.read, None)
-        out.warnings.extend(digest.warnings)
-        combine(out.records, records_of(digest))
-        if keep:
-            out.digests.append(digest)
+    for name in names:
+        found, errors, skipped = out.read + out.duplicates, len(out.errors), len(out.skipped)
+        for item in read_inputs([name], stdin):
+            _take(item, out, seen, keep, progress)
+        if out.read + out.duplicates == found and len(out.errors) == errors:
+            out.warnings.append(_nothing_found("<stdin>" if name == "-" else name, len(out.skipped) - skipped))
     return out
+
+
+def _nothing_found(source: str, skipped: int) -> Problem:
+    if not skipped:
+        return Problem(source, "no TMLR digest found (nothing in it to read)")
+    what = "message or file" if skipped == 1 else "messages or files"
+    return Problem(source, f"no TMLR digest found ({skipped} other {what} skipped)")
+
+
+def _take(item: Text | Note, out: Loaded, seen: set[str], keep: bool, progress: Progress) -> None:
+    if isinstance(item, Note):
+        {"error": out.errors, "warning": out.warnings, "skipped": out.skipped}[item.kind].append(item.problem)
+        return
+    if item.message_id:
+        if item.message_id in seen:
+            out.duplicates += 1
+            return
+        seen.add(item.message_id)
+    try:
+        digest = parse(item)
+    except NotADigest as e:
+        if item.hint and title_date(item.subject or ""):  # a digest, cut before its first section
+            out.warnings.append(Problem(e.problem.source, f"{e.problem.message}; {item.hint}"))
+        else:
+            (out.errors if item.explicit else out.skipped).append(e.problem)
+        return
+    out.read += 1
+    progress("digests read", out.read, None)
+    out.warnings.extend(_hinted(w, item.hint) for w in digest.warnings)
+    combine(out.records, records_of(digest))
+    if keep:
+        out.digests.append(digest)
+
+
+def _hinted(warning: Problem, hint: str | None) -> Problem:
+    if hint and "cut off" in warning.message:
+        return Problem(warning.source, f"{warning.message}; {hint}", warning.line)
+    return warning
 
 
 def parse(text: Text) -> Digest:
@@ -105,8 +131,9 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Prog
 
 def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress) -> Report:
     # Imported here: `parse` and `--help` need neither lxml nor feedgen.
+    from digest2feed.render.stamp import stored
     from digest2feed.state import StateError
-    from digest2feed.store import commit, locked, pending
+    from digest2feed.store import commit, foreign, locked, pending, share_folders
 
     loaded = load(names, stdin, keep=False, progress=progress)
     if loaded.errors:
@@ -121,8 +148,13 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
             try:
                 old, new, refs, records = _merge(folder, loaded.records, regenerate)
                 docs = plan(refs, settings)
+                theirs = foreign(folder, docs, lambda path: stored(path) is not None)
+                if theirs:
+                    why = "was not written by digest2feed (no fingerprint); refusing to overwrite it"
+                    raise Failed([Problem(str(folder / rel), why) for rel in theirs])
                 files = _render(docs.values(), folder, records, regenerate, progress)
                 written = commit(folder, files, sorted(set(old.archives) - set(docs)), last="atom.xml")
+                share_folders(folder, docs)
             except StateError as e:
                 raise Failed([e.problem]) from None
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,12 @@ CONFIG_NAME = "digest2feed.toml"
 
 
 class SettingsError(ValueError):
-    """A bad setting; the message is the one line the user sees."""
+    """Bad settings: ``lines`` are what the user sees, one per problem. ``usage`` marks a bad
+    command-line flag value, which is wrong usage (exit 2) rather than a bad file (exit 1)."""
+
+    def __init__(self, lines: list[str], usage: bool = False) -> None:
+        super().__init__("\n".join(lines))
+        self.lines, self.usage = lines, usage
 
 
 @dataclass(frozen=True)
@@ -29,33 +36,65 @@ class Settings:
     views: tuple[str, ...] = VIEWS
     formats: tuple[str, ...] = FORMATS
     html: bool = True
+    log_file: Path | None = None  # one line appended per `update` run, for runs nobody watches
 
 
 def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
-    """Merge flags over the config file over defaults; ``config=None`` looks in the working folder."""
+    """Merge flags over the config file over defaults; ``config=None`` looks in the working folder.
+
+    Every problem is reported at once: all unknown names and all bad values of the file,
+    then (a usage error) all bad flag values.
+    """
     explicit = config is not None
     path = config or Path(CONFIG_NAME)
-    values: dict[str, Any] = {}
+    settings = Settings()
     if explicit or path.exists():
         try:
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-            raise SettingsError(f"{path}: cannot read settings: {e}") from None
-        known = {f.name for f in fields(Settings)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise SettingsError(f"{path}: unknown setting {unknown[0]!r}")
-        values = {k: (v, str(path)) for k, v in values.items()}
-    values.update({k: (v, "--" + k.replace("_", "-")) for k, v in flags.items() if v is not None})
-    settings = Settings()
-    for name, (value, origin) in values.items():
-        settings = replace(settings, **{name: _check(name, value, origin)})
+            raise SettingsError([f"{path}: cannot read settings: {e}"]) from None
+        problems = [f"{path}: {line}" for line in unknown(values, KNOWN)]
+        settings = _apply(settings, {k: v for k, v in values.items() if k in KNOWN}, str(path), problems)
+        if problems:
+            raise SettingsError(problems)
+    problems = []
+    for name, value in flags.items():
+        if value is not None:
+            settings = _apply(settings, {name: value}, "--" + name.replace("_", "-"), problems)
+    if problems:
+        raise SettingsError(problems, usage=True)
     return settings
+
+
+def unknown(values: dict[str, Any], known: Iterable[str], prefix: str = "") -> list[str]:
+    """One line per name in ``values`` that is not in ``known``, with the closest known name.
+
+    A table-valued setting checks its own keys with the same call (``prefix="imap."``).
+    """
+    known = sorted(known)
+    lines = []
+    for name in sorted(set(values) - set(known)):
+        close = difflib.get_close_matches(name.replace("-", "_").lower(), known, n=1, cutoff=0.6)
+        hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+        lines.append(f"unknown setting '{prefix}{name}'{hint}")
+    return lines
+
+
+def _apply(settings: Settings, values: dict[str, Any], origin: str, problems: list[str]) -> Settings:
+    for name, value in values.items():
+        try:
+            settings = replace(settings, **{name: _check(name, value, origin)})
+        except SettingsError as e:
+            problems.extend(e.lines)
+    return settings
+
+
+KNOWN = frozenset(f.name for f in fields(Settings))
 
 
 def _check(name: str, value: Any, origin: str) -> Any:
     def bad(why: str) -> SettingsError:
-        return SettingsError(f"{origin}: {name} {why} (got {value!r})")
+        return SettingsError([f"{origin}: {name} {why} (got {value!r})"])
 
     if name in ("title", "subtitle"):
         if not isinstance(value, str) or not value.strip():
@@ -65,10 +104,10 @@ def _check(name: str, value: Any, origin: str) -> Any:
         if not isinstance(value, str) or not value.startswith(("http://", "https://")) or " " in value:
             raise bad("must be an http:// or https:// URL")
         return value.rstrip("/") + "/"
-    if name == "output":
+    if name in ("output", "log_file"):
         if not isinstance(value, (str, Path)) or not str(value):
-            raise bad("must be a folder path")
-        return Path(value)
+            raise bad("must be a folder path" if name == "output" else "must be a file path")
+        return Path(value).expanduser()
     if name == "max_entries":
         if isinstance(value, str) and value.isdigit():
             value = int(value)

@@ -1,7 +1,9 @@
 """Inputs → texts with their origin. The kind of each input is told by its content.
 
-Kinds: a web copy or plain digest text, one RFC 5322 message, an mbox file, a
-Maildir folder, a plain folder (searched), and ``-`` for standard input. What
+Kinds: a web copy or plain digest text (UTF-8, or UTF-16/32 with a byte-order mark), a
+web page saved from a browser, one RFC 5322 message (a Google Groups digest or abridged
+wrapper yields each message inside it), an mbox file, a Maildir folder, a plain folder
+(searched), and ``-`` for standard input. What
 comes out is a stream of Text (to parse) and Note (an error, a warning or a
 skipped item), so a mailbox of any size is read one message at a time.
 """
@@ -12,12 +14,13 @@ import mailbox
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from digest2feed.mail import decode, looks_like_message, read_message
+from digest2feed import saved, wrappers
+from digest2feed.mail import decode, html_to_text, looks_like_message, read_message
 from digest2feed.model import Problem
 
 SNIFF = 64 * 1024
@@ -32,6 +35,7 @@ class Text:
     sent: datetime | None = None
     message_id: str | None = None
     explicit: bool = True  # named by the user: not being a digest is an error, not a skip
+    hint: str | None = None  # added to its cut-off warnings (an abridged summary cuts every message)
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def _file(path: Path, explicit: bool) -> Iterator[Item]:
             head = f.read(SNIFF)
             size = os.fstat(f.fileno()).st_size
             mbox = head.startswith(b"From ")  # the mailbox module reads it itself, message by message
-            if not mbox and _binary(head):
+            if not mbox and _binary(head) and not saved.bom_encoding(head):
                 yield _fail(source, "is a binary file, not a digest", explicit)
                 return
             if not mbox and size > MAX_TEXT:
@@ -102,7 +106,7 @@ def _file(path: Path, explicit: bool) -> Iterator[Item]:
     if mbox:
         yield from _mbox(path, explicit)
     else:
-        yield _one(data, source, explicit)
+        yield from _one(data, source, explicit)
 
 
 def _stdin(stream: BinaryIO) -> Iterator[Item]:
@@ -115,32 +119,47 @@ def _stdin(stream: BinaryIO) -> Iterator[Item]:
             tmp.flush()
             for item in _mbox(Path(tmp.name), True):
                 if isinstance(item, Text):
-                    item = Text(
-                        "<stdin>" + item.source[len(tmp.name) :], item.text, item.subject, item.sent, item.message_id
-                    )
+                    item = replace(item, source="<stdin>" + item.source[len(tmp.name) :])
                 else:
                     item = Note(item.kind, Problem("<stdin>", item.problem.message, item.problem.line))
                 yield item
-    elif _binary(data[:SNIFF]):
+    elif _binary(data[:SNIFF]) and not saved.bom_encoding(data):
         yield Note("error", Problem("<stdin>", "is binary data, not a digest"))
     else:
-        yield _one(data, "<stdin>", True)
+        # A mail filter hands over list traffic too: an e-mail that holds no digest is skipped, not an error.
+        yield from _one(data, "<stdin>", True, mail_explicit=False)
 
 
-def _one(data: bytes, source: str, explicit: bool) -> Item:
-    """One message or one digest text, already known to be neither binary nor an mbox."""
+def _one(data: bytes, source: str, explicit: bool, mail_explicit: bool | None = None) -> Iterator[Item]:
+    """One message, saved page or digest text, already known to be neither binary nor an mbox."""
+    if saved.bom_encoding(data):  # UTF-16/32 (Notepad's "Unicode") or UTF-8 with a BOM: read as UTF-8
+        data = saved.decode_bom(data).encode("utf-8", "surrogatepass")
     if not data.strip():
-        return _fail(source, "is empty", explicit)
-    if looks_like_message(data[:SNIFF]):
-        return _message(data, source, explicit)
-    return Text(source, decode(data, None), explicit=explicit)
+        yield _fail(source, "is empty", explicit)
+    elif looks_like_message(data[:SNIFF]):
+        yield from _message(data, source, explicit if mail_explicit is None else mail_explicit)
+    else:
+        text = decode(data, None)
+        if saved.is_page(text):  # read as the HTML part of an e-mail is
+            yield Text(source, html_to_text(text), saved.page_title(text), explicit=explicit)
+        else:
+            yield Text(source, text, explicit=explicit)
 
 
-def _message(data: bytes, source: str, explicit: bool) -> Item:
+def _message(data: bytes, source: str, explicit: bool) -> Iterator[Item]:
     mail = read_message(data)
     if mail.text is None or not mail.text.strip():
-        return _fail(source, "e-mail has no text part (or an empty one)", explicit)
-    return Text(source, mail.text, mail.subject, mail.sent, mail.message_id, explicit)
+        yield _fail(source, "e-mail has no text part (or an empty one)", explicit)
+        return
+    parts = wrappers.split(mail.text)
+    if parts is None:
+        yield Text(source, mail.text, mail.subject, mail.sent, mail.message_id, explicit)
+        return
+    hint = wrappers.ABRIDGED_HINT if wrappers.is_abridged(mail.subject) else None
+    for n, part in enumerate(parts, 1):
+        # Dated by its own topic, never by the wrapper's Date: five daily digests keep five dates.
+        message_id = f"{mail.message_id}#{n}" if mail.message_id else None
+        yield Text(f"{source} part {n}", part.body, part.topic, None, message_id, False, hint)
 
 
 def _messages(box: mailbox.Mailbox, keys: list[str], label: str) -> Iterator[Item]:
@@ -154,7 +173,7 @@ def _messages(box: mailbox.Mailbox, keys: list[str], label: str) -> Iterator[Ite
         if not looks_like_message(data[:SNIFF]):
             yield Note("warning", Problem(source, "is damaged (no mail headers); skipped"))
             continue
-        yield _message(data, source, explicit=False)
+        yield from _message(data, source, explicit=False)
 
 
 def _mbox(path: Path, explicit: bool) -> Iterator[Item]:

@@ -4,20 +4,59 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_NAME = ".digest2feed.lock"
 PENDING_NAME = ".digest2feed.pending"  # present only while a run renames its files into place
 TEMP_SUFFIX = ".d2f-tmp"
+# The web server must read what we write, whatever the umask of the process that runs us
+# (procmail pipes run with 077, maildrop with 007): modes are set, never inherited.
+FOLDER_MODE = 0o755
+FILE_MODE = 0o644
+
+
+def make_folder(path: Path) -> None:
+    """Create ``path`` and any missing parents, each 0755. Folders that exist are left as they are."""
+    missing = []
+    while not path.is_dir():
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for p in reversed(missing):
+        try:
+            p.mkdir()
+        except FileExistsError:
+            if not p.is_dir():
+                raise
+            continue  # made by a run at the same moment
+        os.chmod(p, FOLDER_MODE)
+
+
+def share_folders(folder: Path, rels: Iterable[str]) -> None:
+    """Make the subfolders we write into 0755 again: earlier versions created them under the
+    filter's umask (0700), and a web server cannot enter those. The output folder keeps its own mode."""
+    for sub in {(folder / rel).parent for rel in rels} - {folder}:
+        try:
+            if stat.S_IMODE(sub.stat().st_mode) != FOLDER_MODE:
+                os.chmod(sub, FOLDER_MODE)
+        except OSError:  # not ours to change (another owner): leave it, the run still stands
+            continue
+
+
+def foreign(folder: Path, rels: Iterable[str], ours: Callable[[Path], bool]) -> list[str]:
+    """The targets that exist but were not written by us: a run must never overwrite them."""
+    return sorted(rel for rel in rels if (folder / rel).exists() and not ours(folder / rel))
 
 
 @contextmanager
 def locked(folder: Path) -> Iterator[None]:
     """Serialise runs on one folder. flock dies with its process: a killed run leaves no stale lock."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -55,14 +94,14 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
             if unchanged(target, data):
                 continue
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                make_folder(target.parent)
                 fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
                 temps.append((tmp, rel))
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
-                os.chmod(tmp, 0o644)
+                os.chmod(tmp, FILE_MODE)
             except OSError as e:
                 raise StoreError(e.errno, e.strerror, str(target)) from None
     except BaseException:
