@@ -7,8 +7,9 @@ refuse uid 0, so they run as the system user ``mail``, which must be able to ent
 the folder (pytest's tmp_path is 0700: the folder is a mkdtemp under /tmp, 0755);
 Dovecot's output goes to a file (with a pipe its start-up hangs); ``ssl = no`` also
 drops the implicit-TLS listener, so the server without STARTTLS is a second instance.
-The auth penalty (a growing delay after a failed login from one address) would slow
-every later test, so the tests that fail a login use their own instance.
+The auth penalty (after one failed login from an address, every later login from it is
+delayed by 2-15 s) would slow every later test; the auth process runs as ``dovecot``, so
+a mode-0 ``anvil-auth-penalty`` socket it cannot open switches the penalty off.
 
 An XOAUTH2 token is checked by Dovecot's ``oauth2`` passdb against a small
 token-introspection HTTP server on loopback, started and stopped with the server.
@@ -72,6 +73,11 @@ userdb {{
 }}
 service imap-login {{
 {listeners}
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 service stats {{
   unix_listener stats-reader {{

@@ -87,14 +87,19 @@ def save(folder: Path, base: Marks, taken: dict[str, tuple[int, set[int]]]) -> N
         "state": signature(folder),
         "folders": {k: {"uidvalidity": v, "done": _ranges(u)} for k, (v, u) in sorted(folders.items())},
     }
+    text = json.dumps(data, separators=(",", ":")) + "\n"
+    try:
+        if (folder / NAME).read_text(encoding="utf-8") == text:
+            return  # unchanged: not rewritten, like every other file
+    except (OSError, UnicodeDecodeError):
+        pass
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{NAME}.", suffix=".d2f-tmp")
     except OSError:
         return
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, separators=(",", ":"))
-            f.write("\n")
+            f.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, folder / NAME)
     except OSError:  # the files are committed; a stale checkpoint is void anyway (its signature differs)

@@ -130,7 +130,7 @@ def _netrc(user: str, host: str) -> Secret | None:
     except netrc.NetrcParseError as e:
         # e.msg can quote the token it choked on, which may be a password: never show it.
         why = "permissions too open (chmod 600 it)" if "access too permissive" in e.msg else "cannot parse it"
-        raise CredentialError(f"~/.netrc: {why} (line {e.lineno})") from None
+        raise CredentialError(f"~/.netrc: {why}" + (f" (line {e.lineno})" if e.lineno else "")) from None
     except OSError as e:
         raise CredentialError(f"~/.netrc: cannot read it ({e.strerror})") from None
     found = entries.authenticators(host)

@@ -41,6 +41,7 @@ SCHEMES = {"imaps": 993, "imap": 143}
 SEARCH = ["OR", "SUBJECT", "TMLR digest", "OR", "SUBJECT", "Digest for", "SUBJECT", "Abridged summary of"]
 BATCH_BYTES = 4 * 1024 * 1024  # bodies fetched per command, so memory holds a few messages at a time
 BATCH_COUNT = 100
+HEADS_PER_COMMAND = 500
 HINTS = (  # (host suffixes, what the big providers need when a login is refused)
     (("gmail.com", "googlemail.com"), 'Gmail needs an app password (2-step verification on), or auth = "xoauth2"'),
     (
@@ -211,10 +212,16 @@ def _login(client, url: ImapUrl, opts: ImapOptions, secret: Secret) -> None:
             client.login(url.user, secret.reveal())
     except LoginError as e:
         said = _server_words(str(e))
-        hint = next((h for hosts, h in HINTS if url.host.lower().endswith(hosts)), None)
+        hint = login_hint(url.host)
         what = "XOAUTH2 token" if opts.auth == "xoauth2" else "password"
         line = f"authentication refused for {url.user} ({what}; the server said: {said})"
         raise _Failure(f"{line}; {hint}" if hint else line) from None
+
+
+def login_hint(host: str) -> str | None:
+    """What a big provider needs when it refuses a login, told by its host name."""
+    host = host.lower().rstrip(".")
+    return next((hint for hosts, hint in HINTS if any(host == h or host.endswith("." + h) for h in hosts)), None)
 
 
 def _server_words(text: str) -> str:
@@ -236,7 +243,9 @@ def _fetch(client, url: ImapUrl, run: Run) -> Iterator[Fetched | Note]:
     found = sorted(client.search(SEARCH)) if exists else []
     done = run.marks.done(url.key, uidvalidity) if run.marks else set()
     todo = [uid for uid in found if uid not in done]
-    heads = client.fetch(_uid_set(todo), ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if todo else {}
+    heads: dict = {}
+    for i in range(0, len(todo), HEADS_PER_COMMAND):  # IMAPClient lists every UID: keep command lines short
+        heads |= client.fetch(todo[i : i + HEADS_PER_COMMAND], ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
     label = f"{url.shown} message UID"
     wanted: list[tuple[int, int]] = []
     duplicates: list[int] = []
@@ -256,7 +265,7 @@ def _fetch(client, url: ImapUrl, run: Run) -> Iterator[Fetched | Note]:
         wanted.append((uid, size))
     fetched: list[int] = []
     for batch in _batches(wanted):
-        bodies = client.fetch(_uid_set(batch), ["BODY.PEEK[]"])
+        bodies = client.fetch(batch, ["BODY.PEEK[]"])
         for uid in batch:
             data = bodies.get(uid, {}).get(b"BODY[]")
             if data is None:
@@ -295,20 +304,6 @@ def _batches(wanted: list[tuple[int, int]]) -> Iterator[list[int]]:
         size += n
     if batch:
         yield batch
-
-
-def _uid_set(uids: list[int]) -> str:
-    """``1:5,9,12:13``: a short command line whatever the number of messages."""
-    out: list[str] = []
-    ordered = sorted(uids)
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        out.append(str(ordered[i]) if i == j else f"{ordered[i]}:{ordered[j]}")
-        i = j + 1
-    return ",".join(out)
 
 
 def _not_found(client, folder: str) -> str:
