@@ -222,20 +222,19 @@ def test_provider_hints():
 
 def test_imap_table_is_checked_on_its_own(tmp_path):
     cfg = tmp_path / "d.toml"
-    cfg.write_text('[imap]\nauth = "password"\npasword_command = "pass tmlr"\ncafile = "x"\n')
+    cfg.write_text('[imap]\nauth = "oauth"\npasword_command = "pass tmlr"\ncafile = "x"\ntimeout = 0\n')
     r = run_cli("update", "-c", cfg, "-o", tmp_path / "out")
     assert r.code == 1
-    assert r.err == (
-        f"digest2feed: {cfg}: unknown settings 'cafile', 'pasword_command' in [imap] "
-        "(known: auth, ca_file, password_command, timeout, token_command)\n"
-    )
-    cfg.write_text('[imap]\nauth = "oauth"\n')
-    assert run_cli("update", "-c", cfg).err == (
-        f'digest2feed: {cfg}: [imap] auth must be "password" or "xoauth2" (got \'oauth\')\n'
-    )
+    assert r.err.splitlines() == [  # every problem of the table at once, each named imap.KEY
+        f"digest2feed: {cfg}: unknown setting 'imap.cafile' (did you mean 'imap.ca_file'?)",
+        f"digest2feed: {cfg}: unknown setting 'imap.pasword_command' (did you mean 'imap.password_command'?)",
+        f'digest2feed: {cfg}: imap.auth must be "password" or "xoauth2" (got \'oauth\')',
+        f"digest2feed: {cfg}: imap.timeout must be a number of seconds from 0 to 3600 (got 0)",
+    ]
+    assert not (tmp_path / "out").exists()
     cfg.write_text("[imap]\npassword_command = 7\n")  # a command may hold a secret: never echoed
     assert run_cli("update", "-c", cfg).err == (
-        f"digest2feed: {cfg}: [imap] password_command must be a non-empty string (got <hidden>)\n"
+        f"digest2feed: {cfg}: imap.password_command must be a non-empty string (got <hidden>)\n"
     )
     cfg.write_text('inputs = ["imaps://u:pw-in-url@h/INBOX"]\n')
     r = run_cli("update", "-c", cfg)
@@ -266,7 +265,8 @@ def test_same_bytes_from_dovecot_as_from_an_mbox_and_nothing_marked_seen(server,
     # 8 messages: 3 other (two unrelated, whose Subject says nothing; the reply's does), 5 found by Subject,
     # of which the second delivery of the sample is skipped by its Message-ID before its body is fetched.
     assert folder_lines(from_imap.out) == [counts(8, 5, 2, 0, 1)]
-    assert "inputs read: 4 digests" in from_imap.out and "inputs read: 4 digests" in from_file.out
+    assert "inputs read: 4 digests (3 other messages or files skipped" in from_imap.out
+    assert "inputs read: 4 digests (3 other messages or files skipped" in from_file.out
     files = snapshot(tmp_path / "imap")
     assert files == snapshot(tmp_path / "file")
     atom = files["atom.xml"].decode()
@@ -310,6 +310,7 @@ def test_second_run_fetches_only_the_new_digest_and_a_late_old_one_is_still_take
     dovecot.append(server, folder, [weekly(days[3], "InCr000004")])
     second = update(url(server, folder), "-o", out, "-v", cfg=cfg)
     assert folder_lines(second.out) == [counts(5, 1, 1, 3)]
+    assert second.err == ""
     assert "papers: 1 added" in second.out
 
     dovecot.append(server, folder, [weekly(days[2], "InCr000003")])  # moved in late, with an old date
@@ -321,6 +322,7 @@ def test_second_run_fetches_only_the_new_digest_and_a_late_old_one_is_still_take
     again = update(url(server, folder), "-o", out, "-v", cfg=cfg)
     assert folder_lines(again.out) == [counts(6, 0, 1, 5)] and "files written: 0" in again.out
     assert mtimes(out) == before
+    assert again.err == ""  # nothing new is not "no digest found": cron stays silent
 
     whole = update(url(server, folder), "-o", tmp_path / "whole", "-v", cfg=cfg)
     assert folder_lines(whole.out) == [counts(6, 5, 1, 0)]
@@ -377,6 +379,15 @@ def test_inputs_setting_and_regenerate(server, tmp_path, monkeypatch):
     assert snapshot(out) == before
     r = run_cli("update", "--regenerate", SAMPLE, "-c", cfg)
     assert r.code == 2 and "--regenerate reads no input" in r.err
+
+
+def test_a_folder_without_digests_is_warned_about(server, tmp_path, monkeypatch):
+    dovecot.append(server, "Other mail", [bytes(other_mail(n)) for n in range(3)])
+    monkeypatch.setenv("DIGEST2FEED_IMAP_PASSWORD", PASSWORD)
+    r = update(url(server, "Other mail"), "-o", tmp_path / "out", cfg=config(tmp_path, server))
+    assert r.code == 0
+    said = "no TMLR digest found (3 other messages or files skipped)"
+    assert r.err == f"digest2feed: warning: {url(server, 'Other mail')}: {said}\n"
 
 
 def test_parse_reads_a_folder(server, tmp_path, monkeypatch):

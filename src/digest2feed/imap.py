@@ -241,12 +241,15 @@ def _fetch(client, url: ImapUrl, run: Run) -> Iterator[Fetched | Note]:
     uidvalidity = int(status[b"UIDVALIDITY"])
     exists = int(status.get(b"EXISTS", 0))
     found = sorted(client.search(SEARCH)) if exists else []
+    label = f"{url.shown} message UID"
+    others = sorted(set(client.search("ALL")) - set(found)) if exists else []
+    for uid in others:  # counted like a mailbox's other messages, without fetching a byte of them
+        yield Note("skipped", Problem(f"{label} {uid}", "is not a TMLR digest (by its Subject); not fetched"))
     done = run.marks.done(url.key, uidvalidity) if run.marks else set()
     todo = [uid for uid in found if uid not in done]
     heads: dict = {}
     for i in range(0, len(todo), HEADS_PER_COMMAND):  # IMAPClient lists every UID: keep command lines short
         heads |= client.fetch(todo[i : i + HEADS_PER_COMMAND], ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
-    label = f"{url.shown} message UID"
     wanted: list[tuple[int, int]] = []
     duplicates: list[int] = []
     for uid in todo:
