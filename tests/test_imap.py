@@ -8,6 +8,7 @@ server without STARTTLS, a proxy that cuts the connection, wrong credentials.
 from __future__ import annotations
 
 import contextlib
+import json
 import mailbox
 import os
 import socket
@@ -77,12 +78,11 @@ def url(s: dovecot.Dovecot, folder: str, tls: str = "imaps", port: int | None = 
 
 
 def config(tmp_path: Path, s: dovecot.Dovecot | None, **imap: object) -> Path:
-    """A settings file whose [imap] table trusts the test CA (unless ca_file is given)."""
+    """A settings file with a log file, and an [imap] table that trusts the test CA (unless ca_file is given)."""
     if s is not None:
         imap.setdefault("ca_file", str(s.ca))
-    lines = ["[imap]"] + [
-        f"{k} = {v!r}".replace("'", '"') if isinstance(v, str) else f"{k} = {v}" for k, v in imap.items()
-    ]
+    lines = [f"log_file = {json.dumps(str(tmp_path / 'run.log'))}", "[imap]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in imap.items()]
     path = tmp_path / "digest2feed.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -466,6 +466,11 @@ def fails(site: Path, address: str, cfg: Path, says: str) -> str:
     for secret in SECRETS:
         assert secret not in r.err
     assert snapshot(site) == before and mtimes(site) == times
+    if cfg.name == "digest2feed.toml":  # written by config(): the run's log line, which holds no secret either
+        log = (cfg.parent / "run.log").read_text()
+        assert "update failed: " in log and says.split(" (")[0] in log, log
+        for secret in SECRETS:
+            assert secret not in log
     return r.err
 
 
