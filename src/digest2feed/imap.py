@@ -276,8 +276,10 @@ def _fetch(client, url: ImapUrl, run: Run) -> Iterator[Fetched | Note]:
                 continue
             fetched.append(uid)
             yield Fetched(f"{label} {uid}", bytes(data))
-    if run.marks is not None:
-        run.taken[url.key] = (uidvalidity, set(fetched) | set(duplicates))
+    if run.marks is not None:  # the same folder named twice: both readings count
+        before = run.taken.get(url.key, (uidvalidity, set()))
+        earlier = before[1] if before[0] == uidvalidity else set()
+        run.taken[url.key] = (uidvalidity, earlier | set(fetched) | set(duplicates))
     merged = len(found) - len(todo)
     run.already[url.shown] = merged
     yield Note(
