@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	cd bench && ../$(BIN)/python run.py
+	cd bench && ../$(BIN)/python run.py && ../$(BIN)/python imap.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)

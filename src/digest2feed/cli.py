@@ -48,7 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         "inputs",
         nargs="*",
         metavar="INPUT",
-        help="digest text, saved page, .eml, mbox, Maildir, folder, or - for stdin; none: regenerate from the state",
+        help="digest text, saved page, .eml, mbox, Maildir, folder, imaps://USER@HOST/FOLDER, or - for stdin; "
+        "none: the inputs setting, or, without one, regenerate every output from the state",
+    )
+    up.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="read no input (not even the inputs setting): regenerate every output from the state",
     )
     up.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
     up.add_argument(
@@ -62,12 +68,16 @@ def _parser() -> argparse.ArgumentParser:
 
     pa = sub.add_parser("parse", help="show what the parser finds in digests")
     pa.add_argument("inputs", nargs="+", metavar="INPUT")
+    pa.add_argument("-c", "--config", metavar="CONFIG", type=Path, help="settings file, for [imap] (IMAP inputs)")
     pa.add_argument("--json", action="store_true", help="print one JSON document")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "update" and args.regenerate and args.inputs:
+        parser.error("--regenerate reads no input: give INPUTs or --regenerate, not both")
     try:
         return _parse(args) if args.command == "parse" else _update(args)
     except BrokenPipeError:  # `digest2feed parse ... | head`: the reader left, which is fine
@@ -82,7 +92,19 @@ def _err(line: object) -> None:
 def _parse(args: argparse.Namespace) -> int:
     from digest2feed.pipeline import load
 
-    loaded = load(args.inputs, sys.stdin.buffer)
+    imap = None
+    if any(n.lower().startswith(("imap://", "imaps://")) for n in args.inputs):
+        from digest2feed.imap import Run
+        from digest2feed.settings import SettingsError
+        from digest2feed.settings import load as load_settings
+
+        try:
+            imap = Run(load_settings({}, args.config).imap)  # no checkpoint: parse shows every digest
+        except SettingsError as e:
+            for line in e.lines:
+                _err(line)
+            return 1
+    loaded = load(args.inputs, sys.stdin.buffer, imap=imap)
     for w in loaded.warnings:
         _err(f"warning: {w}")
     for e in loaded.errors:
@@ -166,13 +188,14 @@ def _update(args: argparse.Namespace) -> int:
         for line in e.lines:
             _err(line)
         return 2 if e.usage else 1
+    names = args.inputs or ([] if args.regenerate else list(settings.inputs))
     try:
         with _progress_bar() as progress:
-            report = update(settings, args.inputs, sys.stdin.buffer, progress)
+            report = update(settings, names, sys.stdin.buffer, progress)
     except Failed as e:
         for problem in e.problems:
             _err(problem)
-        _log(settings.log_file, args.inputs, problems=[str(p) for p in e.problems])
+        _log(settings.log_file, names, problems=[str(p) for p in e.problems])
         return 1
     loaded = report.loaded
     if not args.quiet:
@@ -180,6 +203,8 @@ def _update(args: argparse.Namespace) -> int:
             _err(f"warning: {w}")
     s = report.summary
     if args.verbose:
+        for folder in loaded.info:
+            print(folder)
         print(
             f"inputs read: {loaded.read} digests"
             f" ({len(loaded.skipped)} other messages or files skipped, {loaded.duplicates} duplicates)\n"
@@ -188,7 +213,7 @@ def _update(args: argparse.Namespace) -> int:
             f"files written: {len(report.written)}"
         )
     counts = (loaded.read, len(loaded.skipped), s.added, s.promoted, len(report.written), len(loaded.warnings))
-    _log(settings.log_file, args.inputs, counts=(*counts, report.entries))
+    _log(settings.log_file, names, counts=(*counts, report.entries))
     return 0
 
 

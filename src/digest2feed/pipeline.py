@@ -18,6 +18,7 @@ from digest2feed.settings import Settings
 from digest2feed.sources import Note, Text, read_inputs
 
 if TYPE_CHECKING:
+    from digest2feed.imap import Run
     from digest2feed.state import Scan
 
 
@@ -46,9 +47,12 @@ class Loaded:
     errors: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
     duplicates: int = 0
+    info: list[Problem] = field(default_factory=list)  # per IMAP folder: looked at, fetched, skipped
 
 
-def load(names: list[str], stdin: BinaryIO, keep: bool = True, progress: Progress = _quiet) -> Loaded:
+def load(
+    names: list[str], stdin: BinaryIO, keep: bool = True, progress: Progress = _quiet, imap: Run | None = None
+) -> Loaded:
     """Read, parse and fold every input; a message met twice (same Message-ID) is read once.
 
     With ``keep=False`` the digests themselves are dropped once folded into ``records``.
@@ -59,9 +63,10 @@ def load(names: list[str], stdin: BinaryIO, keep: bool = True, progress: Progres
     seen: set[str] = set()
     for name in names:
         found, errors, skipped = out.read + out.duplicates, len(out.errors), len(out.skipped)
-        for item in read_inputs([name], stdin):
+        for item in read_inputs([name], stdin, imap):
             _take(item, out, seen, keep, progress)
-        if out.read + out.duplicates == found and len(out.errors) == errors:
+        merged_before = imap is not None and imap.already.get(name, 0) > 0  # an IMAP folder's digests in the state
+        if out.read + out.duplicates == found and len(out.errors) == errors and not merged_before:
             out.warnings.append(_nothing_found("<stdin>" if name == "-" else name, len(out.skipped) - skipped))
     return out
 
@@ -75,7 +80,8 @@ def _nothing_found(source: str, skipped: int) -> Problem:
 
 def _take(item: Text | Note, out: Loaded, seen: set[str], keep: bool, progress: Progress) -> None:
     if isinstance(item, Note):
-        {"error": out.errors, "warning": out.warnings, "skipped": out.skipped}[item.kind].append(item.problem)
+        kinds = {"error": out.errors, "warning": out.warnings, "skipped": out.skipped, "info": out.info}
+        kinds[item.kind].append(item.problem)
         return
     if item.message_id:
         if item.message_id in seen:
@@ -131,17 +137,20 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Prog
 
 def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress) -> Report:
     # Imported here: `parse` and `--help` need neither lxml nor feedgen.
+    from digest2feed import checkpoint
     from digest2feed.render.stamp import stored
     from digest2feed.state import StateError
     from digest2feed.store import commit, foreign, locked, pending, share_folders
 
-    loaded = load(names, stdin, keep=False, progress=progress)
+    folder = settings.output
+    imap = _imap_run(settings, names)
+    loaded = load(names, stdin, keep=False, progress=progress, imap=imap)
     if loaded.errors:
         raise Failed(loaded.errors)
-    folder = settings.output
     touched = set(loaded.records)
     try:
         with locked(folder):
+            marks = checkpoint.read(folder)  # under the lock: valid for the state merged into below
             # A run that died mid-commit may have left files that disagree: then trust no
             # stored digest and derive everything from the facts. So does a regeneration.
             regenerate = not names or pending(folder)
@@ -155,11 +164,22 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
                 files = _render(docs.values(), folder, records, regenerate, progress)
                 written = commit(folder, files, sorted(set(old.archives) - set(docs)), last="atom.xml")
                 share_folders(folder, docs)
+                checkpoint.save(folder, marks, imap.taken if imap else {})  # only once the files are in place
             except StateError as e:
                 raise Failed([e.problem]) from None
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
         raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
     return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written)
+
+
+def _imap_run(settings: Settings, names: list[str]) -> Run | None:
+    """For IMAP inputs: the options and the checkpoint that lets them skip what the state holds."""
+    if not any(n.lower().startswith(("imap://", "imaps://")) for n in names):
+        return None
+    from digest2feed import checkpoint
+    from digest2feed.imap import Run
+
+    return Run(settings.imap, checkpoint.read(settings.output))
 
 
 def _merge(

@@ -24,6 +24,17 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class ImapOptions:
+    """The ``[imap]`` table: how IMAP inputs log in. It names where secrets come from, never a secret."""
+
+    auth: str = "password"  # or "xoauth2"
+    password_command: str | None = None
+    token_command: str | None = None
+    ca_file: str | None = None  # a PEM CA to trust instead of the system's store
+    timeout: float = 60.0  # seconds, for the connection, every answer, and a credential command
+
+
+@dataclass(frozen=True)
 class Settings:
     title: str = "TMLR papers"
     subtitle: str = (
@@ -37,6 +48,8 @@ class Settings:
     formats: tuple[str, ...] = FORMATS
     html: bool = True
     log_file: Path | None = None  # one line appended per `update` run, for runs nobody watches
+    inputs: tuple[str, ...] = ()  # read by `update` when it is given no INPUT
+    imap: ImapOptions = ImapOptions()
 
 
 def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
@@ -114,6 +127,10 @@ def _check(name: str, value: Any, origin: str) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise bad("must be a positive integer")
         return value
+    if name == "inputs":
+        return _inputs(value, origin)
+    if name == "imap":
+        return _imap_table(value, origin)
     if name == "html":
         if not isinstance(value, bool):
             raise bad("must be true or false")
@@ -124,3 +141,54 @@ def _check(name: str, value: Any, origin: str) -> Any:
     if name == "formats" and "atom" not in value:
         raise bad("must include atom: atom.xml is the state")
     return tuple(v for v in allowed if v in value)
+
+
+def _inputs(value: Any, origin: str) -> tuple[str, ...]:
+    """Paths and IMAP URLs; not echoed when malformed, since a URL might hold a password by mistake."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SettingsError([f"{origin}: inputs must be a list of paths and imap:// or imaps:// URLs"])
+    from digest2feed.imap import UrlError, is_imap, parse_url
+
+    for v in value:
+        if is_imap(v):
+            try:
+                parse_url(v)
+            except UrlError as e:
+                raise SettingsError([f"{origin}: inputs: {e}"]) from None
+    return tuple(value)
+
+
+IMAP_KEYS = frozenset(f.name for f in fields(ImapOptions))
+
+
+def _imap_table(value: Any, origin: str) -> ImapOptions:
+    """Check the [imap] table on its own: every unknown key (named imap.KEY) and every bad value."""
+    if not isinstance(value, dict):
+        raise SettingsError([f"{origin}: imap must be a table ([imap])"])
+    problems = [f"{origin}: {line}" for line in unknown(value, IMAP_KEYS, prefix="imap.")]
+
+    def bad(key: str, why: str) -> None:
+        shown = "<hidden>" if key.endswith("_command") else repr(value[key])  # a command may hold a secret
+        problems.append(f"{origin}: imap.{key} {why} (got {shown})")
+
+    out: dict[str, Any] = {}
+    if "auth" in value:
+        if value["auth"] in ("password", "xoauth2"):
+            out["auth"] = value["auth"]
+        else:
+            bad("auth", 'must be "password" or "xoauth2"')
+    for key in ("password_command", "token_command", "ca_file"):
+        if key in value:
+            if isinstance(value[key], str) and value[key].strip():
+                out[key] = value[key]
+            else:
+                bad(key, "must be a non-empty string")
+    if "timeout" in value:
+        t = value["timeout"]
+        if isinstance(t, bool) or not isinstance(t, int | float) or not 0 < t <= 3600:
+            bad("timeout", "must be a number of seconds from 0 to 3600")
+        else:
+            out["timeout"] = float(t)
+    if problems:
+        raise SettingsError(problems)
+    return ImapOptions(**out)

@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from digest2feed import saved, wrappers
 from digest2feed.mail import decode, html_to_text, looks_like_message, read_message
 from digest2feed.model import Problem
+
+if TYPE_CHECKING:
+    from digest2feed.imap import Run
 
 SNIFF = 64 * 1024
 MAX_TEXT = 32 * 1024 * 1024  # a digest is ~100 KB; anything this big is not one
@@ -40,17 +43,20 @@ class Text:
 
 @dataclass(frozen=True)
 class Note:
-    kind: Literal["error", "warning", "skipped"]
+    kind: Literal["error", "warning", "skipped", "info"]  # info: what an IMAP folder held (-v)
     problem: Problem
 
 
 Item = Text | Note
 
 
-def read_inputs(names: list[str], stdin: BinaryIO) -> Iterator[Item]:
+def read_inputs(names: list[str], stdin: BinaryIO, imap: Run | None = None) -> Iterator[Item]:
     for name in names:
         if name == "-":
             yield from _stdin(stdin)
+            continue
+        if name.lower().startswith(("imap://", "imaps://")):
+            yield from _imap(name, imap)
             continue
         path = Path(name)
         if path.is_dir():
@@ -59,6 +65,20 @@ def read_inputs(names: list[str], stdin: BinaryIO) -> Iterator[Item]:
             yield from _file(path, explicit=True)
         else:
             yield Note("error", Problem(name, "no such file or folder"))
+
+
+def _imap(url: str, run: Run | None) -> Iterator[Item]:
+    """An IMAP folder: imap.py fetches the messages, each is read here as a mailbox's is."""
+    from digest2feed.imap import Fetched, Run, read_folder
+    from digest2feed.settings import ImapOptions
+
+    for got in read_folder(url, run or Run(ImapOptions())):
+        if not isinstance(got, Fetched):
+            yield got
+        elif looks_like_message(got.data[:SNIFF]):
+            yield from _message(got.data, got.source, explicit=False)
+        else:
+            yield Note("warning", Problem(got.source, "is damaged (no mail headers); skipped"))
 
 
 def _is_maildir(path: Path) -> bool:
