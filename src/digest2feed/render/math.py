@@ -150,6 +150,12 @@ def _convert(body: str, display: bool) -> str | None:
         out = _converter().convert_with_local_state(body, displaystyle=display)
     except Exception:  # LatexError, and whatever else a converter bug raises: fall back
         return None
+    return checked(out)
+
+
+def checked(out: str) -> str | None:
+    """A converter's ``<math>`` re-serialised from its parse, or None if it is not well-formed
+    or holds anything outside the allowed MathML (also used to compare converters in bench/)."""
     for name, char in _ENTITIES.items():
         out = out.replace(name, char)
     try:

@@ -38,6 +38,8 @@ article { border-top: 1px solid var(--muted); padding: .8rem 0; }
          margin-right: .3rem; font-size: .85rem; }
 details p { white-space: pre-line; overflow-wrap: anywhere; }
 summary { cursor: pointer; }
+math { font-size: 1.15em; }
+code.tex { font-size: .9em; }
 """
 
 
