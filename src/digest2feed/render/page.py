@@ -39,6 +39,7 @@ article { border-top: 1px solid var(--muted); padding: .8rem 0; }
 details p { white-space: pre-line; overflow-wrap: anywhere; }
 summary { cursor: pointer; }
 math { font-size: 1.15em; }
+math[display="block"] { overflow-x: auto; max-width: 100%; }
 code.tex { font-size: .9em; }
 """
 
