@@ -89,7 +89,7 @@ def test_inline_math_becomes_mathml_with_its_tex_kept():
     out = math.html(r"rate $\epsilon < 1$ here")
     assert out == (
         'rate <math xmlns="http://www.w3.org/1998/Math/MathML"><semantics>'
-        "<mrow><mi>\u03f5</mi><mo>&lt;</mo><mn>1</mn></mrow>"  # ϵ: TeX's \epsilon is the lunate one
+        "<mrow><mi>&#1013;</mi><mo>&lt;</mo><mn>1</mn></mrow>"  # U+03F5 ϵ: TeX's \epsilon is the lunate one
         '<annotation encoding="application/x-tex">$\\epsilon &lt; 1$</annotation></semantics></math> here'
     )
 
@@ -316,13 +316,13 @@ def test_feedparser_keeps_mathml_in_content(sites, name):
     dp = next((b for i, b in bodies.items() if "Cj6pLclmwT" in i), None)
     if dp is not None:  # the sample's "$\epsilon < 1$": a real less-than, the TeX beside it
         assert (
-            '<math xmlns="http://www.w3.org/1998/Math/MathML"><semantics><mrow><mi>ϵ</mi><mo>&lt;</mo><mn>1</mn>'
+            '<math xmlns="http://www.w3.org/1998/Math/MathML"><semantics><mrow><mi>&#1013;</mi><mo>&lt;</mo><mn>1</mn>'
             '</mrow><annotation encoding="application/x-tex">$\\epsilon &lt; 1$</annotation></semantics></math>'
         ) in dp
     made = next((b for i, b in bodies.items() if "MathTitle1" in i), None)
     if made is not None:
         assert (
-            "<mo>≤</mo><mn>1</mn></mrow>"
+            "<mo>&#8804;</mo><mn>1</mn></mrow>"  # U+2264 ≤
             '<annotation encoding="application/x-tex">$$\\sum_i x_i \\le 1$$</annotation></semantics></math>'
         ) in made
         assert "88% of <em>cases</em>" in made

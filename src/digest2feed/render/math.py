@@ -25,14 +25,14 @@ from lxml import etree
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 CODE = '<code class="tex">{}</code>'
 
-# A backslash with the character after it, or a dollar run: the only places a span can
-# start or end. Taking "\x" as one token is what makes "\$" a dollar and "\\" a line break.
-_TOKEN = re.compile(r"\\[\s\S]|\$\$|\$")
+# A backslash with the character after it, or a dollar run, are the only places a span can
+# start or end (_Tokens). Taking "\x" as one token is what makes "\$" a dollar and "\\" a line break.
 _OPEN = {"\\(": ("\\)", False), "\\[": ("\\]", True), "$$": ("$$", True)}
 _COMMENT = re.compile(r"\\[\s\S]|%")
 
 # Prose: the text-mode macros that become markup or characters; everything else is text.
 _PROSE = re.compile(r"\\\\|\\[%&_$]|\\(?:emph|textit|textbf)\{|[{}]|[^\\{}]+|\\")
+_ESCAPE = re.compile(r"\\([\\%&_$])")
 _TAG = {"\\emph{": "em", "\\textit{": "em", "\\textbf{": "strong"}
 
 # MathML Core (https://www.w3.org/TR/mathml-core/) less maction and annotation-xml,
@@ -85,24 +85,26 @@ def split(text: str) -> list[tuple[str, str | None, bool]]:
     pieces: list[tuple[str, str | None, bool]] = []
     prose = pos = 0
     failed: dict[str, int] = {}  # closer → a start from which it was not found (nor will be later)
-    while m := _TOKEN.search(text, pos):
-        tok, start = m.group(), m.start()
+    tokens = _Tokens(text)
+    while (start := tokens.next(pos)) >= 0:
+        tok = tokens.at(start)
+        after = start + len(tok)
         if tok == "$":
-            if m.end() >= len(text) or text[m.end()].isspace():
-                pos = m.end()
+            if after >= len(text) or text[after].isspace():
+                pos = after
                 continue
             closer, display = "$", False
         elif tok in _OPEN:
             closer, display = _OPEN[tok]
         else:  # any other escaped character is prose
-            pos = m.end()
+            pos = after
             continue
-        end = -1 if failed.get(closer, len(text) + 1) <= m.end() else _close(text, m.end(), closer)
+        end = -1 if failed.get(closer, len(text) + 1) <= after else _close(text, after, closer)
         if end < 0:
-            failed[closer] = min(failed.get(closer, m.end()), m.end())
+            failed[closer] = min(failed.get(closer, after), after)
             pos = start + 1  # "$$" unmatched: its second "$" may still open inline math
             continue
-        body = text[m.end() : end - len(closer)]
+        body = text[after : end - len(closer)]
         if not body.strip():
             pos = start + 1
             continue
@@ -115,17 +117,43 @@ def split(text: str) -> list[tuple[str, str | None, bool]]:
     return pieces
 
 
+class _Tokens:
+    """Where the next backslash pair or dollar run starts, by ``str.find`` (a regex search
+    over every character cost more than the rest of the page); ``pos`` must only grow."""
+
+    __slots__ = ("text", "dollar", "slash")
+
+    def __init__(self, text: str) -> None:
+        self.text, self.dollar, self.slash = text, -2, -2  # -2: not looked for yet; -1: none left
+
+    def next(self, pos: int) -> int:
+        if -1 != self.dollar < pos:
+            self.dollar = self.text.find("$", pos)
+        if -1 != self.slash < pos:
+            self.slash = self.text.find("\\", pos)
+        if self.dollar < 0 or self.slash < 0:
+            return max(self.dollar, self.slash)
+        return min(self.dollar, self.slash)
+
+    def at(self, i: int) -> str:
+        """The token at ``i``: a backslash with the character after it, "$$" or "$"."""
+        text = self.text
+        if text[i] == "\\":
+            return text[i : i + 2]
+        return "$$" if text.startswith("$$", i) else "$"
+
+
 def _close(text: str, pos: int, closer: str) -> int:
     """The end of the first ``closer`` token at or after ``pos``, or -1."""
-    for m in _TOKEN.finditer(text, pos):
-        tok = m.group()
+    tokens = _Tokens(text)
+    while (i := tokens.next(pos)) >= 0:
+        tok = tokens.at(i)
         if closer == "$":
-            if tok[0] == "$" and not text[m.start() - 1].isspace():
-                after = m.start() + 1
-                if after >= len(text) or not text[after].isdigit():
-                    return after
+            if tok[0] == "$" and not text[i - 1].isspace() and (i + 1 >= len(text) or not text[i + 1].isdigit()):
+                return i + 1
         elif tok == closer:
-            return m.end()
+            return i + len(tok)
+        pos = i + len(tok)
     return -1
 
 
@@ -164,7 +192,9 @@ def checked(out: str) -> str | None:
         return None
     if root.tag != "math" or (root.text or "").strip() or not _allowed(root):
         return None
-    children = [etree.tostring(c, encoding="unicode", with_tail=False) for c in root]
+    # ASCII, with character references: one astral letter (\mathcal's 𝒪) would otherwise make
+    # Python hold the whole page four bytes a character, and render it twice as slowly.
+    children = [etree.tostring(c, with_tail=False).decode("ascii") for c in root]
     if len(children) == 1:
         return children[0]
     return "<mrow>" + "".join(children) + "</mrow>"
@@ -202,6 +232,10 @@ def _text(s: str, br: bool) -> str:
     return s.replace("\n", "<br>\n") if br else s
 
 
+def _unescape(m: re.Match[str]) -> str:
+    return m.group(0) if m.group(1) == "\\" else m.group(1)
+
+
 def _prose(s: str, br: bool) -> str:
     """Prose: escaped, with the text-mode macros undone where their argument is plain text.
 
@@ -210,6 +244,8 @@ def _prose(s: str, br: bool) -> str:
     """
     if "\\" not in s:
         return _text(s, br)
+    if "\\emph{" not in s and "\\textit{" not in s and "\\textbf{" not in s:  # the common case, 5× faster
+        return _text(_ESCAPE.sub(_unescape, s), br)
     # Frames of open macros: [tag, opening token, parts, still valid]; the bottom one is the text.
     stack: list[list] = [["", "", [], True]]
     for tok in _PROSE.findall(s):
