@@ -2,7 +2,7 @@
 
     python bench/mathbench.py compare [PAPERS]   # converters on the sample, the bench history, a corpus
     python bench/mathbench.py page [--runs N]    # index.html for 500 papers, with and without math
-    python bench/mathbench.py backfill [PAPERS] [--runs N]   # full backfill, math = "tex" and "mathml"
+    python bench/mathbench.py backfill [PAPERS] [--runs N] [--baseline SRC]   # full backfill, tex and mathml
 
 `compare` needs latex2mathml installed beside math-core (`pip install latex2mathml`);
 it is not a dependency. The history is bench/work/PAPERS/in, made by generate.py
@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +29,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from generate import write_history  # noqa: E402
-from run import D2F, timed  # noqa: E402
+from run import D2F  # noqa: E402
 
 from digest2feed.digest import parse_digest  # noqa: E402
 from digest2feed.render import math  # noqa: E402
@@ -167,20 +169,41 @@ def page(runs: int) -> None:
           f"{without * 1e3:.1f} ms without: {with_math / without:.2f}×")  # fmt: skip
 
 
-def backfill(papers: int, runs: int) -> None:
+def timed_cpu(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def backfill(papers: int, runs: int, baseline: Path | None) -> None:
+    """Full backfill with math = "tex" and "mathml", runs interleaved; with ``baseline`` (the
+    ``src`` folder of another checkout, e.g. ``git archive main src``) that code too, so a
+    busy machine slows every variant alike."""
     paths = history(papers)
+    variants = [("tex", "tex", None), ("mathml", "mathml", None)]
+    if baseline:
+        variants.insert(0, ("baseline", "tex", {**os.environ, "PYTHONPATH": str(baseline)}))
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in variants}
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in ("tex", "mathml"):
-            conf = Path(tmp) / f"{mode}.toml"
-            conf.write_text(f'math = "{mode}"\n')
-            out = Path(tmp) / "out"
-            walls = []
-            for _ in range(runs):
+        out = Path(tmp) / "out"
+        for _ in range(runs):
+            for name, mode, env in variants:
+                conf = Path(tmp) / f"{name}.toml"
+                conf.write_text(f'math = "{mode}"\n' if name != "baseline" else "")
                 shutil.rmtree(out, ignore_errors=True)
-                walls.append(timed([*D2F, "update", str(paths[0].parent), "-o", str(out), "-c", str(conf)]))
-            wall, rss = statistics.median(w for w, _ in walls), max(m for _, m in walls)
-            print(f'backfill {papers:,} papers, math = "{mode}": {wall:.2f} s, {papers / wall:,.0f} papers/s, '
-                  f"{rss:.0f} MB")  # fmt: skip
+                cmd = [*D2F, "update", str(paths[0].parent), "-o", str(out), "-c", str(conf)]
+                results[name].append(timed_cpu(cmd, env))
+    for name, mode, _ in variants:
+        wall = statistics.median(r[0] for r in results[name])
+        cpu = statistics.median(r[1] for r in results[name])
+        rss = max(r[2] for r in results[name])
+        rate = f"{papers / wall:,.0f} papers/s; {cpu:.2f} s CPU, {papers / cpu:,.0f} papers/s"
+        print(f'backfill {papers:,} papers, {name} (math = "{mode}"): {wall:.2f} s wall, {rate}; {rss:.0f} MB')
 
 
 def main() -> None:
@@ -188,13 +211,14 @@ def main() -> None:
     ap.add_argument("what", choices=["compare", "page", "backfill"])
     ap.add_argument("papers", nargs="?", type=int, default=50000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--baseline", type=Path, help="backfill: also time the code in this src folder")
     args = ap.parse_args()
     if args.what == "compare":
         compare(args.papers)
     elif args.what == "page":
         page(args.runs)
     else:
-        backfill(args.papers, args.runs)
+        backfill(args.papers, args.runs, args.baseline)
 
 
 if __name__ == "__main__":
