@@ -126,6 +126,8 @@ def test_escaped_dollar_and_percent_are_characters():
 def test_text_mode_macros_become_emphasis():
     out = math.html(r"\emph{e.g.}, \textit{offline equilibrium finding} and \textbf{88\% \emph{or} more}")
     assert out == "<em>e.g.</em>, <em>offline equilibrium finding</em> and <strong>88% <em>or</em> more</strong>"
+    # After a macro left as typed, the next one inside the same group is converted again.
+    assert math.html(r"\emph{\textbf{$}\textit{x}}") == r"\emph{\textbf{$}<em>x</em>}"
 
 
 @pytest.mark.parametrize(

@@ -246,25 +246,28 @@ def _prose(s: str, br: bool) -> str:
         return _text(s, br)
     if "\\emph{" not in s and "\\textit{" not in s and "\\textbf{" not in s:  # the common case, 5× faster
         return _text(_ESCAPE.sub(_unescape, s), br)
-    # Frames of open macros: [tag, opening token, parts, still valid]; the bottom one is the text.
-    stack: list[list] = [["", "", [], True]]
+    # Frames of open macros: (tag, opening token, parts); the bottom one is the text. Frames
+    # below ``clean`` have met something that is not plain text: they close as typed.
+    stack: list[tuple[str, str, list[str]]] = [("", "", [])]
+    clean = 1
     for tok in _PROSE.findall(s):
-        top = stack[-1]
         if tok in _TAG:
-            stack.append([_TAG[tok], tok, [], True])
+            stack.append((_TAG[tok], tok, []))
         elif tok == "}" and len(stack) > 1:
-            tag, opening, parts, valid = stack.pop()
+            tag, opening, parts = stack.pop()
             inner = "".join(parts)
-            stack[-1][2].append(f"<{tag}>{inner}</{tag}>" if valid else _text(opening, br) + inner + "}")
-            stack[-1][3] = stack[-1][3] and valid
+            if len(stack) >= clean:
+                stack[-1][2].append(f"<{tag}>{inner}</{tag}>")
+            else:
+                stack[-1][2].append(_text(opening, br) + inner + "}")
+                clean = len(stack)  # enclosing frames stay as typed; those opened next start clean
         elif len(tok) == 2 and tok[0] == "\\" and tok[1] in "%&_$":
-            top[2].append(escape(tok[1]))
+            stack[-1][2].append(escape(tok[1]))
         else:
-            top[2].append(_text(tok, br))
+            stack[-1][2].append(_text(tok, br))
             if tok in ("{", "}", "\\", "\\\\") or "$" in tok:
-                for frame in stack[1:]:
-                    frame[3] = False
+                clean = len(stack)
     while len(stack) > 1:  # macros never closed: as typed
-        _, opening, parts, _ = stack.pop()
+        _, opening, parts = stack.pop()
         stack[-1][2].append(_text(opening, br) + "".join(parts))
     return "".join(stack[0][2])
