@@ -140,13 +140,13 @@ def page(runs: int) -> None:
     from html import escape
 
     from digest2feed.layout import Document
-    from digest2feed.merge import entries, records
+    from digest2feed.merge import combine, entries, records
     from digest2feed.render import page as page_mod
 
     paths = history(1000)
     recs: dict = {}
     for path in paths:
-        recs.update(records(parse_digest(path.read_text(encoding="utf-8"), str(path))))
+        combine(recs, records(parse_digest(path.read_text(encoding="utf-8"), str(path))))
     shown = sorted((e for r in recs.values() for e in entries(r) if e.current), key=lambda e: e.published)[-500:]
     doc = Document("index.html", "html", "TMLR", "sub", (), "urn:x", None, "https://x/", "2026-01-01T00:00:00+00:00")
     spans = sum(1 for e in shown for t in (e.title, e.abstract or "") for p in math.split(t) if p[1] is not None)
