@@ -74,6 +74,7 @@ class Document:
     state: bool = False  # carries the merge state (atom.xml and archives)
     feeds: tuple[tuple[str, str, str, str], ...] = ()  # (label, title, href, format): the page's feed list
     hint: tuple[str, ...] = ()  # atom.xml only: forum ids shown by the subscription files
+    math: str = "tex"  # the math setting: how feed content shows TeX
 
 
 def archive_path(ref: Ref) -> str:
@@ -107,6 +108,7 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             self_url=settings.base_url + path if settings.base_url else None,
             alternate_url=settings.base_url or JOURNAL_URL,
             updated=max((e.updated for e in entries), default=newest),
+            math=settings.math,
             **extra,
         )
 

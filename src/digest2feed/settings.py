@@ -11,6 +11,7 @@ from typing import Any
 
 VIEWS = ("accepted", "submissions", "certified")
 FORMATS = ("atom", "rss", "json")
+MATH = ("tex", "mathml")
 CONFIG_NAME = "digest2feed.toml"
 
 
@@ -50,6 +51,7 @@ class Settings:
     log_file: Path | None = None  # one line appended per `update` run, for runs nobody watches
     inputs: tuple[str, ...] = ()  # read by `update` when it is given no INPUT
     imap: ImapOptions = ImapOptions()
+    math: str = "tex"  # the feeds' content: TeX as text, or typeset as MathML (index.html always is)
 
 
 def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
@@ -134,6 +136,10 @@ def _check(name: str, value: Any, origin: str) -> Any:
     if name == "html":
         if not isinstance(value, bool):
             raise bad("must be true or false")
+        return value
+    if name == "math":
+        if value not in MATH:
+            raise bad('must be "tex" or "mathml"')
         return value
     allowed = VIEWS if name == "views" else FORMATS
     if not isinstance(value, list) or not all(v in allowed for v in value):

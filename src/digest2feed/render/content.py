@@ -1,7 +1,9 @@
 """An entry's body as HTML and as plain text, shared by every format.
 
-Every piece of text from a digest goes through ``html.escape``: nothing from the
-input is ever passed through as markup.
+Every piece of text from a digest goes through ``html.escape`` (or, with the
+``math = "mathml"`` setting, the abstract through ``render.math``, which escapes
+it and adds only the MathML it checked): nothing from the input is ever passed
+through as markup.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from functools import lru_cache
 from html import escape
 
 from digest2feed.model import Entry
+from digest2feed.render.math import html as math_html
 
 SUMMARY_CHARS = 300
 
@@ -34,12 +37,16 @@ def paragraphs(abstract: str) -> list[list[str]]:
 
 
 @lru_cache(maxsize=4096)  # one entry is in up to nine files: main and views, three formats each
-def html(entry: Entry) -> str:
+def html(entry: Entry, math: str = "tex") -> str:
+    """``math`` is the ``math`` setting: "tex" keeps the abstract's TeX as text, "mathml" typesets it."""
     parts = [f"<p><strong>{escape(status_line(entry))}</strong></p>"]
     if entry.authors:
         parts.append(f"<p>{escape(', '.join(entry.authors))}</p>")
     for para in paragraphs(entry.abstract or ""):
-        parts.append("<p>" + "<br>\n".join(escape(line) for line in para) + "</p>")
+        if math == "mathml":
+            parts.append("<p>" + math_html("\n".join(para), br=True) + "</p>")
+        else:
+            parts.append("<p>" + "<br>\n".join(escape(line) for line in para) + "</p>")
     parts.append(f"<p>{escape(milestones_line(entry))}</p>")
     parts.append(f'<p><a href="{escape(entry.url)}">OpenReview</a> · <a href="{escape(entry.pdf_url)}">PDF</a></p>')
     return "\n".join(parts)

@@ -112,7 +112,7 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         for term in e.categories:
             fe.category(term=term)
         fe.summary(content.summary(e))
-        fe.content(content.html(e), type="html")
+        fe.content(content.html(e, doc.math), type="html")
         fe.d2f.entry = e
         fe.d2f.state = doc.state
     return fg.atom_str(pretty=True) + xml_stamp(doc, stamp)
@@ -132,5 +132,5 @@ def rss(doc: Document, entries: list[Entry], stamp: str) -> bytes:
             fe.dc.dc_creator(", ".join(e.authors))
         for term in e.categories:
             fe.category(term=term)
-        fe.content(content.html(e))  # alone, it becomes <description>, escaped
+        fe.content(content.html(e, doc.math))  # alone, it becomes <description>, escaped
     return fg.rss_str(pretty=True) + xml_stamp(doc, stamp)

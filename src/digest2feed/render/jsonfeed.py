@@ -17,12 +17,12 @@ def _time(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-def _item(e: Entry) -> dict:
+def _item(e: Entry, math: str) -> dict:
     item = {
         "id": e.id,
         "url": e.url,
         "title": e.title,
-        "content_html": content.html(e),
+        "content_html": content.html(e, math),
         "content_text": content.text(e),
         "summary": content.summary(e),
         "date_published": _time(e.published),
@@ -53,7 +53,7 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         "description": doc.subtitle,
         "language": "en",
         "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
-        "items": [_item(e) for e in entries],
+        "items": [_item(e, doc.math) for e in entries],
         "_digest2feed": {"fingerprint": stamp},  # last: the store reads it from the file's tail
     }
     # Compact: indentation would switch json to its pure-Python encoder, ten times slower.

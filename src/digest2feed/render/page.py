@@ -1,6 +1,7 @@
 """index.html: the newest papers for people, with a link to every feed.
 
-Self-contained (no script, no external resource), every text escaped; the
+Self-contained (no script, no external resource), every text escaped, and the
+mathematics of titles and abstracts typeset as MathML (``render.math``); the
 abstract opens with <details>, which needs no JavaScript.
 """
 
@@ -10,7 +11,7 @@ from html import escape
 
 from digest2feed.layout import Document
 from digest2feed.model import Entry
-from digest2feed.render import content
+from digest2feed.render import content, math
 from digest2feed.render.stamp import xml_stamp
 
 MIME = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
@@ -37,6 +38,9 @@ article { border-top: 1px solid var(--muted); padding: .8rem 0; }
          margin-right: .3rem; font-size: .85rem; }
 details p { white-space: pre-line; overflow-wrap: anywhere; }
 summary { cursor: pointer; }
+math { font-size: 1.15em; }
+math[display="block"] { overflow-x: auto; max-width: 100%; }
+code.tex { font-size: .9em; }
 """
 
 
@@ -45,10 +49,10 @@ def _paper(e: Entry) -> str:
     authors = f'<p class="meta">{escape(", ".join(e.authors))}</p>' if e.authors else ""
     abstract = ""
     if e.abstract:
-        paras = "".join(f"<p>{escape(chr(10).join(p))}</p>" for p in content.paragraphs(e.abstract))
+        paras = "".join(f"<p>{math.html(chr(10).join(p))}</p>" for p in content.paragraphs(e.abstract))
         abstract = f"<details><summary>Abstract</summary>{paras}</details>"
     return (
-        f'<li><article><h3><a href="{escape(e.url)}">{escape(e.title)}</a></h3>'
+        f'<li><article><h3><a href="{escape(e.url)}">{math.html(e.title)}</a></h3>'
         f'<p>{badges}<time datetime="{e.published:%Y-%m-%d}">{e.published:%Y-%m-%d}</time>'
         f' · <a href="{escape(e.pdf_url)}">PDF</a></p>{authors}{abstract}</article></li>'
     )

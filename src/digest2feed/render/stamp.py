@@ -17,7 +17,7 @@ from pathlib import Path
 from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
 
-RENDERING = "3"  # bump whenever the renderers change their output for the same document
+RENDERING = "4"  # bump whenever the renderers change their output for the same document
 TAIL = 256
 STAMP_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": ")([0-9a-f]{64})')
 DIGESTS = "digest2feed-entries"
@@ -41,7 +41,7 @@ def ref_of(e: Entry) -> Ref:
 
 def fingerprint(doc: Document) -> str:
     meta = (RENDERING, doc.path, doc.format, doc.title, doc.subtitle, doc.feed_id, doc.self_url, doc.alternate_url)
-    head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, doc.hint))
+    head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, doc.hint, doc.math))
     return hashlib.sha256("\n".join([head, *(r.digest for r in doc.refs)]).encode()).hexdigest()
 
 
