@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import NamedTuple
 
+from digest2feed.filters import fingerprint
 from digest2feed.model import Rung
 from digest2feed.settings import Settings
 
@@ -27,6 +28,7 @@ TMLR_START = "2022-01-01T00:00:00+00:00"  # a plausible "updated" for a feed wit
 ARCHIVE_DIR = "archive"
 INDEX_ENTRIES = 100
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+OPML = "feeds.opml"
 
 
 # view → (label on the page, words for titles, which entries). A submission stays in its
@@ -45,6 +47,7 @@ class Ref(NamedTuple):
     rung: Rung
     current: bool  # the paper's newest rung
     digest: str  # changes whenever the entry's rendered content would
+    feeds: int = 0  # bit i set: the i-th feed of your own holds this entry (filters.py)
 
 
 VIEW_TEXT: dict[str, tuple[str, str, Callable[[Ref], bool]]] = {
@@ -74,6 +77,8 @@ class Document:
     state: bool = False  # carries the merge state (atom.xml and archives)
     feeds: tuple[tuple[str, str, str, str], ...] = ()  # (label, title, href, format): the page's feed list
     hint: tuple[str, ...] = ()  # atom.xml only: forum ids shown by the subscription files
+    status_titles: bool = False  # entry titles say "Accepted: …" (the state keeps them plain)
+    memberships: str = ""  # state files: fingerprint of the filters whose bits the refs carry
 
 
 def archive_path(ref: Ref) -> str:
@@ -94,6 +99,7 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
     chain = sorted(months)
 
     docs: dict[str, Document] = {}
+    memberships = fingerprint(settings.feeds)
     newest = max((e.updated for e in every), default=TMLR_START)  # never "now": an empty view still has a stable date
 
     def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Ref], **extra) -> None:
@@ -107,6 +113,8 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             self_url=settings.base_url + path if settings.base_url else None,
             alternate_url=settings.base_url or JOURNAL_URL,
             updated=max((e.updated for e in entries), default=newest),
+            status_titles=settings.status_in_title,
+            memberships=memberships if extra.get("state") else "",
             **extra,
         )
 
@@ -121,6 +129,9 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
         label, what, keep = VIEW_TEXT[view]
         chosen = [e for e in every if keep(e)][: settings.max_entries]
         views.append((view + "/", label, f"{settings.title}: {what}", f"{settings.subtitle}: {what} only", chosen))
+    for feed, chosen in zip(settings.feeds, _own(every, len(settings.feeds), settings.max_entries), strict=True):
+        title = feed.title or f"{settings.title}: {feed.name}"
+        views.append((feed.name + "/", title, title, f"{settings.subtitle}; this feed: {feed.describe()}", chosen))
     for folder, label, title, subtitle, entries in views:
         for fmt in settings.formats:
             path = folder + FILE_NAMES[fmt]
@@ -154,6 +165,8 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             state=True,
         )
 
+    listed = tuple((label, t, href(OPML, p), f) for label, t, p, f in feeds)  # OPML and page: both at the top
+    add(OPML, "opml", settings.title, settings.subtitle, [], feeds=listed)
     if settings.html:
         add(
             "index.html",
@@ -161,9 +174,22 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             settings.title,
             settings.subtitle,
             window[:INDEX_ENTRIES],
-            feeds=tuple((label, t, href("index.html", p), f) for label, t, p, f in feeds),
+            feeds=listed,
+            links=(("outline", href("index.html", OPML)),),
         )
     return docs
+
+
+def _own(every: list[Ref], count: int, limit: int) -> list[list[Ref]]:
+    """The entries of each feed of your own, newest first: one pass over the history, which
+    only looks further at the few entries some feed holds."""
+    chosen: list[list[Ref]] = [[] for _ in range(count)]
+    for e in every:
+        if e.feeds:
+            for i in range(count):
+                if e.feeds >> i & 1 and len(chosen[i]) < limit:
+                    chosen[i].append(e)
+    return chosen
 
 
 def _feed_id(settings: Settings, path: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from digest2feed.digest import NotADigest, parse_digest, title_date
+from digest2feed.filters import Filters, compiled
 from digest2feed.layout import Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
@@ -155,7 +156,7 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
             # stored digest and derive everything from the facts. So does a regeneration.
             regenerate = not names or pending(folder)
             try:
-                old, new, refs, records = _merge(folder, loaded.records, regenerate)
+                old, new, refs, records = _merge(folder, loaded.records, regenerate, compiled(settings.feeds))
                 docs = plan(refs, settings)
                 theirs = foreign(folder, docs, lambda path: stored(path) is not None)
                 if theirs:
@@ -183,26 +184,27 @@ def _imap_run(settings: Settings, names: list[str]) -> Run | None:
 
 
 def _merge(
-    folder: Path, digests: dict[str, Record], regenerate: bool
+    folder: Path, digests: dict[str, Record], regenerate: bool, filters: Filters
 ) -> tuple[Scan, dict[str, Record], list[Ref], Records]:
     """Scan the state, merge the digests into the papers they name, and index every entry.
 
-    Papers no digest names keep the refs stored in the files; their records are
-    read only if a file to be rendered shows them (``_render``).
+    Papers no digest names keep the refs stored in the files (with their feed bits);
+    their records are read only if a file to be rendered shows them (``_render``).
     """
     from digest2feed.render.stamp import ref_of
     from digest2feed.state import scan
 
-    old = scan(folder, None if regenerate else set(digests))
-    if not old.digests and not regenerate:  # files without stored digests: read everything
-        old = scan(folder, None)
+    old = scan(folder, None if regenerate else set(digests), filters.fingerprint)
+    if not (old.digests and old.memberships) and not regenerate:
+        # Files without stored digests, or feed bits of other filters: read everything.
+        old = scan(folder, None, filters.fingerprint)
     new = combine(dict(old.records), digests)
     records = Records(old, new)
-    refs = [ref for rec in new.values() for ref in map(ref_of, records.entries(rec.forum_id))]
+    refs = [ref_of(e, filters.mask(e)) for rec in new.values() for e in records.entries(rec.forum_id)]
     for forum, rows in old.index.items():
         if forum not in new:
             top = max(rows)[0]  # rows start with the rung
-            refs += [Ref(pub, upd, forum, rung, rung == top, digest) for rung, pub, upd, digest, _ in rows]
+            refs += [Ref(pub, upd, forum, rung, rung == top, dg, bits) for rung, pub, upd, dg, bits, _ in rows]
     return old, new, refs, records
 
 
@@ -246,7 +248,7 @@ def _render(
 
 
 def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
-    from digest2feed.render import feeds, jsonfeed, page
+    from digest2feed.render import feeds, jsonfeed, opml, page
 
-    renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render}
+    renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render}
     return renderer[doc.format](doc, entries, stamp)

@@ -17,11 +17,11 @@ def _time(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-def _item(e: Entry) -> dict:
+def _item(e: Entry, status_titles: bool) -> dict:
     item = {
         "id": e.id,
         "url": e.url,
-        "title": e.title,
+        "title": content.shown_title(e, status_titles),
         "content_html": content.html(e),
         "content_text": content.text(e),
         "summary": content.summary(e),
@@ -31,6 +31,7 @@ def _item(e: Entry) -> dict:
         "attachments": [{"url": e.pdf_url, "mime_type": "application/pdf", "title": "PDF"}],
         "_digest2feed": {
             "forum_id": e.forum_id,
+            "title": e.title,  # as announced, without the status
             "status": e.rung.slug,
             "certifications": list(e.certifications),
             "milestones": {rung.slug: _time(at) for rung, at in e.milestones},
@@ -53,7 +54,7 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         "description": doc.subtitle,
         "language": "en",
         "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
-        "items": [_item(e) for e in entries],
+        "items": [_item(e, doc.status_titles) for e in entries],
         "_digest2feed": {"fingerprint": stamp},  # last: the store reads it from the file's tail
     }
     # Compact: indentation would switch json to its pure-Python encoder, ten times slower.
