@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from digest2feed.digest import NotADigest, parse_digest, title_date
 from digest2feed.filters import Filters, compiled
-from digest2feed.layout import Document, Ref, plan
+from digest2feed.layout import FILE_NAMES, Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
 from digest2feed.merge import records as records_of
@@ -252,3 +252,39 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
 
     renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render}
     return renderer[doc.format](doc, entries, stamp)
+
+
+@dataclass(frozen=True)
+class FeedSummary:
+    """One subscription feed as `digest2feed feeds` shows it."""
+
+    folder: str  # "" for the main feed, else the view's or your own feed's folder
+    title: str
+    files: tuple[str, ...]  # relative paths, one per format
+    entries: int
+    newest: tuple[Entry, ...]
+
+
+def overview(settings: Settings, newest: int = 3) -> list[FeedSummary]:
+    """Every subscription feed the settings ask for, planned from the state alone: no input,
+    no lock, no file written. Filters changed since the last run are evaluated afresh."""
+    from digest2feed.state import StateError
+
+    try:
+        _, _, refs, records = _merge(settings.output, {}, False, compiled(settings.feeds))
+        docs = plan(refs, settings)
+        atoms = [d for d in docs.values() if d.format == "atom" and not d.archive]
+        records.need({r.forum_id for d in atoms for r in d.refs[:newest]})
+        out = []
+        for doc in atoms:
+            folder = doc.path.rpartition("/")[0]
+            files = tuple(
+                d.path
+                for d in docs.values()
+                if d.path.rpartition("/")[0] == folder and d.format in FILE_NAMES and not d.archive
+            )
+            shown = tuple(records.entry(r) for r in doc.refs[:newest])
+            out.append(FeedSummary(folder, doc.title, files, len(doc.refs), shown))
+    except StateError as e:
+        raise Failed([e.problem]) from None
+    return out
