@@ -59,7 +59,8 @@ def test_the_ladder_one_entry_per_step_new_id_per_rung(tmp_path):
     ]
 
     assert run_cli("update", inputs["d3.txt"], "-o", out).code == 0
-    assert entries(out / "atom.xml") == [(p + "#certified", "Certified (Featured): The Final Title", "2023-05-07T12:00:00+00:00"), q]
+    certified = (p + "#certified", "Certified (Featured): The Final Title", "2023-05-07T12:00:00+00:00")
+    assert entries(out / "atom.xml") == [certified, q]
     assert entries(out / "archive" / "2023-03.xml") == [
         (p + "#accepted", "Accepted: The Final Title", "2023-03-05T12:00:00+00:00")
     ]

@@ -64,7 +64,8 @@ def _bibtex(e: Entry) -> str:
 def _outline(doc: Document) -> str:
     """The link to feeds.opml, every feed in one file for a reader's import."""
     return "".join(
-        f'<p><a href="{escape(href)}" type="text/x-opml">All feeds as OPML</a>, to import them into a reader at once.</p>'
+        f'<p><a href="{escape(href)}" type="text/x-opml">All feeds as OPML</a>,'
+        " to import them into a reader at once.</p>"
         for rel, href in doc.links
         if rel == "outline"
     )
