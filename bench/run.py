@@ -44,7 +44,7 @@ def tree_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def bench(papers: int, runs: int) -> dict:
+def bench(papers: int, runs: int, feeds: int = 0) -> dict:
     work = WORK / str(papers)
     shutil.rmtree(work, ignore_errors=True)
     # Generated in a child: the parent stays small, and a child's max RSS counts the
@@ -76,6 +76,8 @@ def bench(papers: int, runs: int) -> dict:
     noop = [timed([*D2F, "update", str(last), "-o", str(out)]) for _ in range(runs)]
     floor_after = floor()
     help_ = [timed([*D2F, "--help"]) for _ in range(max(runs, 5))]
+    if feeds:
+        with_feeds = own_feeds(work, history, last, base, runs, feeds)
     result = {
         "papers": papers,
         "digests": digests + 1,
@@ -97,7 +99,37 @@ def bench(papers: int, runs: int) -> dict:
     result["incremental_x_floor"] = result["incremental_s"] / result["floor_s"]
     result["noop_x_floor"] = result["noop_s"] / result["floor_after_s"]
     result["backfill_x_floor"] = result["backfill_s"] / result["floor_after_s"]
+    if feeds:
+        result |= with_feeds
     shutil.rmtree(base)
+    return result
+
+
+def own_feeds(work: Path, history: list[Path], last: Path, base: Path, runs: int, count: int) -> dict:
+    """The same incremental and no-op runs with ``count`` feeds of your own (bench/feeds.py), each
+    timed right after the run without them, alternately, so both see the same machine."""
+    from feeds import toml
+
+    cfg = work / "feeds.toml"
+    cfg.write_text(toml(count), encoding="utf-8")
+    out, base_f = work / "out-feeds", work / "base-feeds"
+    shutil.rmtree(out, ignore_errors=True)
+    timed([*D2F, "update", *map(str, history), "-o", str(out), "-c", str(cfg)])
+    shutil.copytree(out, base_f)
+    plain, own = work / "out", out
+    pairs = {"incremental": ([], []), "noop": ([], [])}
+    for _ in range(runs):
+        for folder, start, extra, i in ((plain, base, [], 0), (own, base_f, ["-c", str(cfg)], 1)):
+            shutil.rmtree(folder)
+            shutil.copytree(start, folder)
+            pairs["incremental"][i].append(timed([*D2F, "update", str(last), "-o", str(folder), *extra]))
+            pairs["noop"][i].append(timed([*D2F, "update", str(last), "-o", str(folder), *extra]))
+    shutil.rmtree(base_f)
+    result: dict = {"feeds": count, "feeds_files": sum(1 for p in own.rglob("*") if p.is_file())}
+    for kind, (without, with_) in pairs.items():
+        result[f"{kind}_without_feeds_s"] = median(without)[0]
+        result[f"{kind}_feeds_s"], result[f"{kind}_feeds_rss_mb"] = median(with_)
+        result[f"{kind}_feeds_x"] = result[f"{kind}_feeds_s"] / result[f"{kind}_without_feeds_s"]
     return result
 
 
@@ -105,12 +137,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000, 50000])
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--feeds", type=int, default=0, help="also time runs with this many feeds of your own (max 20)")
     args = ap.parse_args()
     rows = []
     print(f"{'papers':>7} {'digests':>7} {'out MB':>7} | {'backfill':>16} {'RSS':>6} | {'floor':>6} | "
           f"{'incremental':>15} {'RSS':>6} | {'no-op':>14} {'RSS':>6} | {'--help':>6}")  # fmt: skip
     for size in args.sizes:
-        r = bench(size, args.runs)
+        r = bench(size, args.runs, args.feeds)
         rows.append(r)
         print(
             f"{r['papers']:>7} {r['digests']:>7} {r['output_mb']:>7.1f} | "
@@ -120,6 +153,14 @@ def main() -> None:
             f"{r['noop_s']:>5.2f} s {r['noop_x_floor']:>4.1f}× {r['noop_rss_mb']:>4.0f}MB | {r['help_s']:>4.2f} s",
             flush=True,
         )
+        if args.feeds:
+            print(
+                f"{'':>7} {r['feeds']} feeds of your own: incremental {r['incremental_without_feeds_s']:.2f} s →"
+                f" {r['incremental_feeds_s']:.2f} s ({r['incremental_feeds_x']:.2f}×), no-op"
+                f" {r['noop_without_feeds_s']:.2f} s → {r['noop_feeds_s']:.2f} s ({r['noop_feeds_x']:.2f}×),"
+                f" max RSS {max(r['incremental_feeds_rss_mb'], r['noop_feeds_rss_mb']):.0f} MB",
+                flush=True,
+            )
     (WORK / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 

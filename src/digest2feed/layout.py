@@ -137,9 +137,10 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             path = folder + FILE_NAMES[fmt]
             extra: dict = {}
             if not folder and fmt == "atom":
-                # The papers every subscription file shows: the next run reads their records
-                # while it scans, instead of going back to the archives for them.
-                shown = {e.forum_id for *_, chosen in views for e in chosen}
+                # The papers atom.xml shows: the next run reads their records while it scans,
+                # instead of going back to the archives for them. The other subscription
+                # files keep the entries they hold (render/splice.py) and need only new ones.
+                shown = {e.forum_id for e in window}
                 extra = {"state": True, "hint": tuple(sorted(shown))}
                 if chain:
                     extra["links"] = (("prev-archive", href(path, chain[-1])),)
@@ -184,11 +185,18 @@ def _own(every: list[Ref], count: int, limit: int) -> list[list[Ref]]:
     """The entries of each feed of your own, newest first: one pass over the history, which
     only looks further at the few entries some feed holds."""
     chosen: list[list[Ref]] = [[] for _ in range(count)]
+    full = 0
     for e in every:
-        if e.feeds:
-            for i in range(count):
-                if e.feeds >> i & 1 and len(chosen[i]) < limit:
-                    chosen[i].append(e)
+        bits = e.feeds & ~full
+        while bits:
+            low = bits & -bits
+            bits ^= low
+            feed = chosen[low.bit_length() - 1]
+            feed.append(e)
+            if len(feed) == limit:
+                full |= low
+        if full.bit_count() == count:  # every window is full: the rest of the history is older
+            break
     return chosen
 
 

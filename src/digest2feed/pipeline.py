@@ -195,14 +195,18 @@ def _merge(
     from digest2feed.state import scan
 
     old = scan(folder, None if regenerate else set(digests), filters.fingerprint)
+    trusted = not regenerate
     if not (old.digests and old.memberships) and not regenerate:
         # Files without stored digests, or feed bits of other filters: read everything.
-        old = scan(folder, None, filters.fingerprint)
+        old, trusted = scan(folder, None, filters.fingerprint), False
     new = combine(dict(old.records), digests)
     records = Records(old, new)
-    refs = [ref_of(e, filters.mask(e)) for rec in new.values() for e in records.entries(rec.forum_id)]
+    # Papers no digest names keep their stored refs even when their records were read
+    # (atom.xml's hint): the same digests and bits, without deriving them again.
+    derived = set(digests) if trusted else set(new)
+    refs = [ref_of(e, filters.mask(e)) for forum in derived for e in records.entries(forum)]
     for forum, rows in old.index.items():
-        if forum not in new:
+        if forum not in derived:
             top = max(rows)[0]  # rows start with the rung
             refs += [Ref(pub, upd, forum, rung, rung == top, dg, bits) for rung, pub, upd, dg, bits, _ in rows]
     return old, new, refs, records
@@ -237,13 +241,24 @@ def _render(
 ) -> Iterator[tuple[str, bytes]]:
     """Render the documents whose file is missing or stores another fingerprint (all of them
     when regenerating); the store then writes only those whose bytes differ."""
+    from digest2feed.render import splice
     from digest2feed.render.stamp import fingerprint, stored
 
     todo = [(doc, fingerprint(doc)) for doc in docs]
     todo = [(doc, fp) for doc, fp in todo if regenerate or stored(folder / doc.path) != fp]
-    records.need({r.forum_id for doc, _ in todo for r in doc.refs})
+    # Entries an old subscription file already holds keep their bytes (render/splice.py).
+    kept = {doc.path: splice.stored(folder / doc.path, doc) for doc, _ in todo if splice.spliceable(doc)}
+    if regenerate:
+        kept = {}
+    records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})
     for i, (doc, fp) in enumerate(todo, 1):
-        yield doc.path, render(doc, [records.entry(r) for r in doc.refs], fp)
+        reuse = kept.get(doc.path)
+        if reuse:
+            fresh = [r for r in doc.refs if r.digest not in reuse]
+            data = render(doc, [records.entry(r) for r in fresh], fp)
+            yield doc.path, splice.assemble(doc, (folder / doc.path).read_bytes(), data, [r.digest for r in fresh])
+        else:
+            yield doc.path, render(doc, [records.entry(r) for r in doc.refs], fp)
         progress("files rendered", i, len(todo))
 
 

@@ -2,7 +2,8 @@
 
 Each entry is one rung of one paper: the forum id and rung come from its id, the
 announcement's time from ``published``, title and authors from their Atom
-elements, the abstract from ``dcterms:abstract`` and certification dates from
+elements (the title from ``dcterms:alternative`` when the shown one says the
+status), the abstract from ``dcterms:abstract`` and certification dates from
 ``dcterms:provenance``. The parser never expands entities, loads a DTD or touches
 the network, and a document type declaration is refused before parsing, so a
 hostile file can neither blow up memory nor make us read a local file.

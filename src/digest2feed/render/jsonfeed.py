@@ -7,7 +7,7 @@ from datetime import datetime
 
 from digest2feed.layout import Document
 from digest2feed.model import Entry
-from digest2feed.render import content
+from digest2feed.render import content, splice
 from digest2feed.render.feeds import JOURNAL
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -55,7 +55,8 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         "language": "en",
         "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
         "items": [_item(e, doc.status_titles) for e in entries],
-        "_digest2feed": {"fingerprint": stamp},  # last: the store reads it from the file's tail
+        # The fingerprint last: the store reads it from the file's tail.
+        "_digest2feed": {"blocks": splice.keys(doc), "fingerprint": stamp},
     }
     # Compact: indentation would switch json to its pure-Python encoder, ten times slower.
     return (json.dumps(feed, ensure_ascii=False, separators=(",", ": ")) + "\n").encode("utf-8")

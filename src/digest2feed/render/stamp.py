@@ -16,6 +16,7 @@ from pathlib import Path
 
 from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
+from digest2feed.render import splice
 
 RENDERING = "4"  # bump whenever the renderers change their output for the same document
 TAIL = 256
@@ -54,6 +55,8 @@ def xml_stamp(doc: Document, print_: str) -> bytes:
     digests = f"<!-- {DIGESTS} {' '.join(r.digest for r in doc.refs)} -->\n" if doc.state else ""
     hint = f"<!-- {HINT} {' '.join(doc.hint)} -->\n" if doc.hint else ""
     bits = ""
+    if splice.spliceable(doc):
+        bits = f"<!-- {splice.BLOCKS} {' '.join(splice.keys(doc))} -->\n"
     if doc.memberships:
         bits = f"<!-- {MEMBERSHIPS} {' '.join([doc.memberships, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
     return f"{digests}{bits}{hint}<!-- digest2feed {print_} -->\n".encode()
