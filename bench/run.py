@@ -77,7 +77,7 @@ def bench(papers: int, runs: int, feeds: int = 0) -> dict:
     floor_after = floor()
     help_ = [timed([*D2F, "--help"]) for _ in range(max(runs, 5))]
     if feeds:
-        with_feeds = own_feeds(work, history, last, base, runs, feeds)
+        with_feeds = own_feeds(work, inputs, runs, feeds)
     result = {
         "papers": papers,
         "digests": digests + 1,
@@ -105,18 +105,23 @@ def bench(papers: int, runs: int, feeds: int = 0) -> dict:
     return result
 
 
-def own_feeds(work: Path, history: list[Path], last: Path, base: Path, runs: int, count: int) -> dict:
-    """The same incremental and no-op runs with ``count`` feeds of your own (bench/feeds.py), each
-    timed right after the run without them, alternately, so both see the same machine."""
+def own_feeds(work: Path, inputs: list[Path], runs: int, count: int) -> dict:
+    """Incremental and no-op runs with ``count`` feeds of your own (bench/feeds.py) and without,
+    alternately, so both see the same machine. The digest added is the history's last full
+    week (the last one with new submissions: the generator's final digests only drain the
+    acceptances and hold a paper or two), so the feeds of your own do get new entries."""
     from feeds import toml
 
     cfg = work / "feeds.toml"
     cfg.write_text(toml(count), encoding="utf-8")
-    out, base_f = work / "out-feeds", work / "base-feeds"
-    shutil.rmtree(out, ignore_errors=True)
-    timed([*D2F, "update", *map(str, history), "-o", str(out), "-c", str(cfg)])
-    shutil.copytree(out, base_f)
-    plain, own = work / "out", out
+    week = max(i for i, p in enumerate(inputs) if "\nNew submissions\n" in p.read_text(encoding="utf-8"))
+    history, last = inputs[:week], inputs[week]
+    plain, own = work / "out-plain", work / "out-feeds"
+    base, base_f = work / "base-plain", work / "base-feeds"
+    for folder, start, extra in ((plain, base, []), (own, base_f, ["-c", str(cfg)])):
+        shutil.rmtree(folder, ignore_errors=True)
+        timed([*D2F, "update", *map(str, history), "-o", str(folder), *extra])
+        shutil.copytree(folder, start)
     pairs = {"incremental": ([], []), "noop": ([], [])}
     for _ in range(runs):
         for folder, start, extra, i in ((plain, base, [], 0), (own, base_f, ["-c", str(cfg)], 1)):
@@ -124,8 +129,10 @@ def own_feeds(work: Path, history: list[Path], last: Path, base: Path, runs: int
             shutil.copytree(start, folder)
             pairs["incremental"][i].append(timed([*D2F, "update", str(last), "-o", str(folder), *extra]))
             pairs["noop"][i].append(timed([*D2F, "update", str(last), "-o", str(folder), *extra]))
+    shutil.rmtree(base)
     shutil.rmtree(base_f)
-    result: dict = {"feeds": count, "feeds_files": sum(1 for p in own.rglob("*") if p.is_file())}
+    files = sum(1 for p in own.rglob("*") if p.is_file())
+    result: dict = {"feeds": count, "feeds_digest": last.name, "feeds_files": files}
     for kind, (without, with_) in pairs.items():
         result[f"{kind}_without_feeds_s"] = median(without)[0]
         result[f"{kind}_feeds_s"], result[f"{kind}_feeds_rss_mb"] = median(with_)
@@ -155,7 +162,8 @@ def main() -> None:
         )
         if args.feeds:
             print(
-                f"{'':>7} {r['feeds']} feeds of your own: incremental {r['incremental_without_feeds_s']:.2f} s →"
+                f"{'':>7} {r['feeds']} feeds of your own, adding {r['feeds_digest']}:"
+                f" incremental {r['incremental_without_feeds_s']:.2f} s →"
                 f" {r['incremental_feeds_s']:.2f} s ({r['incremental_feeds_x']:.2f}×), no-op"
                 f" {r['noop_without_feeds_s']:.2f} s → {r['noop_feeds_s']:.2f} s ({r['noop_feeds_x']:.2f}×),"
                 f" max RSS {max(r['incremental_feeds_rss_mb'], r['noop_feeds_rss_mb']):.0f} MB",
