@@ -429,3 +429,16 @@ def test_feeds_command_errors(tmp_path):
     cfg.write_text('[[feeds]]\nname = "archive"\n')
     r = run_cli("feeds", "-c", cfg)
     assert r.code == 1 and "feeds[1].name 'archive' is taken" in r.err
+
+
+def test_a_damaged_subscription_file_is_rendered_whole(tmp_path):
+    # Re-rendered files reuse the entries they hold (render/splice.py); one that no longer holds what its
+    # closing comment lists (here an item line doubled by hand) is rendered from the state instead.
+    cfg, out, once = configure(tmp_path, BY_KEY), tmp_path / "out", tmp_path / "once"
+    certs = FIXTURES / "certifications-2024-03-10.txt"
+    assert run_cli("update", certs, "-c", cfg, "-o", out).code == 0
+    rss = out / "rss.xml"
+    rss.write_bytes(rss.read_bytes().replace(b"    <item>\n", b"    <item>\n    <item>\n", 1))
+    assert run_cli("update", SAMPLE, "-c", cfg, "-o", out).code == 0
+    assert run_cli("update", certs, SAMPLE, "-c", cfg, "-o", once).code == 0
+    assert snapshot(out) == snapshot(once)

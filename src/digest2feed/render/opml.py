@@ -1,7 +1,8 @@
 """feeds.opml: every feed in one OPML 2.0 file (http://opml.org/spec2.opml), for a reader's import.
 
 One outline per feed (main, views, your own), pointing at its Atom file: Atom is
-always written, and one format per feed keeps an import free of duplicates.
+always written, and one format per feed keeps an import free of duplicates. No
+``docs`` element: it is optional, and the W3C validator does not know it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ def render(doc: Document, entries: list, stamp: str) -> bytes:
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = doc.title
     etree.SubElement(head, "dateModified").text = format_datetime(datetime.fromisoformat(doc.updated))
-    etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = etree.SubElement(root, "body")
     for label, title, href, fmt in doc.feeds:
         if fmt == "atom":

@@ -51,7 +51,18 @@ def stored(path: Path, doc: Document) -> set[str]:
     except OSError:
         return set()
     found = _stored(data, doc.format)
-    return set(found[1:]) if found and found[0] == style(doc) else set()
+    if not found or found[0] != style(doc) or _count(data, doc.format) != len(found) - 1:
+        return set()  # another style, or a file that no longer holds what its comment says
+    return set(found[1:])
+
+
+def _count(data: bytes, fmt: str) -> int:
+    if fmt == "json":
+        return len(json.loads(data)["items"])
+    try:
+        return len(_split(data, fmt)[1])
+    except ValueError:  # no closing tag
+        return -1
 
 
 def _stored(data: bytes, fmt: str) -> list[str]:
