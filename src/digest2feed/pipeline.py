@@ -253,11 +253,14 @@ def _render(
     records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})
     for i, (doc, fp) in enumerate(todo, 1):
         reuse = kept.get(doc.path)
-        if reuse:
+        try:
+            if not reuse:
+                raise ValueError
             fresh = [r for r in doc.refs if r.digest not in reuse]
             data = render(doc, [records.entry(r) for r in fresh], fp)
             yield doc.path, splice.assemble(doc, (folder / doc.path).read_bytes(), data, [r.digest for r in fresh])
-        else:
+        except (ValueError, OSError):  # nothing to reuse, or a file that does not hold what it lists
+            records.need({r.forum_id for r in doc.refs})
             yield doc.path, render(doc, [records.entry(r) for r in doc.refs], fp)
         progress("files rendered", i, len(todo))
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from digest2feed.model import Entry, Rung
 
@@ -44,6 +45,7 @@ WORD = re.compile(r"(\\?[A-Za-z0-9]+)")
 CAPITALS = re.compile(r"[A-Z]{2,}")
 
 
+@lru_cache(maxsize=4096)  # the content (HTML and text) of an entry and the page all show it
 def entry(e: Entry) -> str | None:
     """The BibTeX entry of an accepted or certified paper; None for a submission."""
     if e.rung is Rung.SUBMITTED:
@@ -90,7 +92,7 @@ def latex(text: str, capitals: bool = False) -> str:
         text = re.sub(r"(?<!\\)\$", r"\\$", text)
     if capitals:
         text = WORD.sub(lambda m: m[0] if m[0][0] == "\\" else CAPITALS.sub(r"{\g<0>}", m[0]), text)
-    return "".join(_accented(c) for c in _clusters(text))
+    return text if text.isascii() else "".join(_accented(c) for c in _clusters(text))
 
 
 def _balanced(text: str) -> bool:

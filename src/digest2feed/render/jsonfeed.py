@@ -11,6 +11,7 @@ from digest2feed.render import content, splice
 from digest2feed.render.feeds import JOURNAL
 
 VERSION = "https://jsonfeed.org/version/1.1"
+SEPARATORS = (",", ": ")
 
 
 def _time(at: datetime) -> str:
@@ -54,9 +55,14 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         "description": doc.subtitle,
         "language": "en",
         "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
-        "items": [_item(e, doc.status_titles) for e in entries],
+        "items": [],
         # The fingerprint last: the store reads it from the file's tail.
         "_digest2feed": {"blocks": splice.keys(doc), "fingerprint": stamp},
     }
-    # Compact: indentation would switch json to its pure-Python encoder, ten times slower.
-    return (json.dumps(feed, ensure_ascii=False, separators=(",", ": ")) + "\n").encode("utf-8")
+    # Compact: indentation would switch json to its pure-Python encoder, ten times slower. One
+    # item a line (compact JSON holds no raw line break), so splice.py can reuse items as text.
+    head, tail = json.dumps(feed, ensure_ascii=False, separators=SEPARATORS).split('"items": []', 1)
+    items = ",\n".join(
+        json.dumps(_item(e, doc.status_titles), ensure_ascii=False, separators=SEPARATORS) for e in entries
+    )
+    return f'{head}"items": [\n{items}\n]{tail}\n'.encode()

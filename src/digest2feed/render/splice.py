@@ -11,22 +11,24 @@ are always rendered whole; so is everything when a run regenerates.
 
 In Atom and RSS, an entry is the text from its ``<entry>``/``<item>`` line to the next
 (every ``<`` inside an entry's text is escaped, so the markers cannot occur there);
-in JSON Feed, an item of the ``items`` array.
+in JSON Feed, a line of the ``items`` array (compact JSON holds no raw line break).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 
 from digest2feed.layout import Document
 
 BLOCKS = "digest2feed-blocks"
+TAIL = 64 * 1024  # holds the digests of 2,500 entries
 OPEN = {"atom": b"  <entry>\n", "rss": b"    <item>\n"}
 CLOSE = {"atom": b"</feed>\n", "rss": b"  </channel>\n"}
 COMMENT_RE = re.compile(rb"<!-- " + BLOCKS.encode() + rb" ([^>]*) -->")
+JSON_ITEMS, JSON_END = b'"items": [\n', b'\n],"_digest2feed": '
+JSON_BLOCKS_RE = re.compile(rb'"blocks": \[([^\]]*)\]')
 
 
 def spliceable(doc: Document) -> bool:
@@ -45,56 +47,48 @@ def keys(doc: Document) -> list[str]:
 
 
 def stored(path: Path, doc: Document) -> set[str]:
-    """The digests of the entries whose bytes ``path`` holds in ``doc``'s style (none: empty)."""
+    """The digests of the entries ``path`` says it holds in ``doc``'s style (none: empty). Only
+    the file's end is read; ``assemble`` checks that the entries are really there."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - TAIL))
+            data = f.read()
+            if size > TAIL and (b"<!-- " + BLOCKS.encode() not in data and JSON_END not in data):
+                f.seek(0)
+                data = f.read()
     except OSError:
         return set()
     found = _stored(data, doc.format)
-    if not found or found[0] != style(doc) or _count(data, doc.format) != len(found) - 1:
-        return set()  # another style, or a file that no longer holds what its comment says
-    return set(found[1:])
-
-
-def _count(data: bytes, fmt: str) -> int:
-    if fmt == "json":
-        return len(json.loads(data)["items"])
-    try:
-        return len(_split(data, fmt)[1])
-    except ValueError:  # no closing tag
-        return -1
+    return set(found[1:]) if found and found[0] == style(doc) else set()
 
 
 def _stored(data: bytes, fmt: str) -> list[str]:
     if fmt == "json":
-        try:
-            return list(json.loads(data)["_digest2feed"]["blocks"])
-        except (ValueError, KeyError, TypeError):
-            return []
+        m = JSON_BLOCKS_RE.search(data, max(0, data.rfind(JSON_END)))
+        return re.findall(r'"([0-9a-f]+)"', m.group(1).decode()) if m else []
     m = COMMENT_RE.search(data, max(0, data.rfind(b"<!-- " + BLOCKS.encode())))
     return m.group(1).decode().split() if m else []
 
 
 def assemble(doc: Document, old: bytes, fresh: bytes, fresh_digests: list[str]) -> bytes:
     """``doc`` from the entries ``old`` holds and ``fresh`` (a render of ``doc`` with only the
-    entries named by ``fresh_digests``, in that order)."""
+    entries named by ``fresh_digests``, in that order). ValueError when ``old`` does not hold
+    what its comment lists (a damaged file): the caller then renders the document whole."""
     order = [r.digest for r in doc.refs]
-    if doc.format == "json":
-        previous = json.loads(old)
-        known = dict(zip(previous["_digest2feed"]["blocks"][1:], previous["items"], strict=True))
-        feed = json.loads(fresh)
-        new = dict(zip(fresh_digests, feed["items"], strict=True))
-        feed["items"] = [new[d] if d in new else known[d] for d in order]
-        return (json.dumps(feed, ensure_ascii=False, separators=(",", ": ")) + "\n").encode("utf-8")
     _, blocks, _ = _split(old, doc.format)
     known = dict(zip(_stored(old, doc.format)[1:], blocks, strict=True))
     head, fresh_blocks, tail = _split(fresh, doc.format)
     new = dict(zip(fresh_digests, fresh_blocks, strict=True))
-    return head + b"".join(new[d] if d in new else known[d] for d in order) + tail
+    joiner = b",\n" if doc.format == "json" else b""
+    return head + joiner.join(new[d] if d in new else known[d] for d in order) + tail
 
 
 def _split(data: bytes, fmt: str) -> tuple[bytes, list[bytes], bytes]:
-    """Head, entries, tail of an Atom or RSS file."""
+    """Head, entries, tail of a file (ValueError: not laid out as this module expects)."""
+    if fmt == "json":
+        start, end = data.index(JSON_ITEMS) + len(JSON_ITEMS), data.rindex(JSON_END)
+        return data[:start], data[start:end].split(b",\n") if end > start else [], data[end:]
     end = data.rindex(CLOSE[fmt])
     start = data.find(OPEN[fmt], 0, end)
     if start < 0:
