@@ -139,7 +139,7 @@ def test_a_custom_feed_follows_the_ladder(tmp_path):
 
 
 BAD = [
-    ('[[feeds]]\nname = "x"\nmacth = ["a"]\n', "feeds[1]: unknown key 'macth'"),
+    ('[[feeds]]\nname = "x"\nmacth = ["a"]\n', "unknown setting 'feeds[1].macth' (did you mean 'feeds[1].match'?)"),
     ('[[feeds]]\nname = "x"\nmatch = []\n',
      "feeds[1].match (x) must be a non-empty list of non-empty strings (got [])"),
     ('[[feeds]]\nname = "../up"\n', "feeds[1].name must be a folder name"),

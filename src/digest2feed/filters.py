@@ -73,16 +73,18 @@ def check(value: Any, origin: str) -> tuple[Feed, ...]:
         raise FilterError(f"{origin}: feeds must be an array of tables ([[feeds]]) (got {value!r})")
     feeds: list[Feed] = []
     for i, table in enumerate(value, 1):
-        feeds.append(_table(table, f"{origin}: feeds[{i}]"))
+        feeds.append(_table(table, origin, i))
         if feeds[-1].name in {f.name for f in feeds[:-1]}:
             raise FilterError(f"{origin}: feeds[{i}].name {feeds[-1].name!r} is used by another feed")
     return tuple(feeds)
 
 
-def _table(table: dict, where: str) -> Feed:
-    unknown = [k for k in table if k not in KEYS]
-    if unknown:
-        raise FilterError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(KEYS)})")
+def _table(table: dict, origin: str, i: int) -> Feed:
+    from digest2feed.settings import unknown  # the same did-you-mean line as every other setting
+
+    where = f"{origin}: feeds[{i}]"
+    if wrong := unknown(table, KEYS, prefix=f"feeds[{i}]."):
+        raise FilterError(f"{origin}: {wrong[0]}")
     name = table.get("name")
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise FilterError(
