@@ -76,7 +76,7 @@ class Document:
     archive: bool = False
     state: bool = False  # carries the merge state (atom.xml and archives)
     feeds: tuple[tuple[str, str, str, str], ...] = ()  # (label, title, href, format): the page's feed list
-    hint: tuple[str, ...] = ()  # atom.xml only: forum ids shown by the subscription files
+    hint: tuple[str, ...] = ()  # atom.xml only: the forum ids it shows, read while the next run scans
     status_titles: bool = False  # entry titles say "Accepted: …" (the state keeps them plain)
     memberships: str = ""  # state files: fingerprint of the filters whose bits the refs carry
 

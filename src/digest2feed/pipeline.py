@@ -247,9 +247,7 @@ def _render(
     todo = [(doc, fingerprint(doc)) for doc in docs]
     todo = [(doc, fp) for doc, fp in todo if regenerate or stored(folder / doc.path) != fp]
     # Entries an old subscription file already holds keep their bytes (render/splice.py).
-    kept = {doc.path: splice.stored(folder / doc.path, doc) for doc, _ in todo if splice.spliceable(doc)}
-    if regenerate:
-        kept = {}
+    kept = {} if regenerate else {d.path: splice.stored(folder / d.path, d) for d, _ in todo if splice.spliceable(d)}
     records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})
     for i, (doc, fp) in enumerate(todo, 1):
         reuse = kept.get(doc.path)
