@@ -173,7 +173,7 @@ def test_progress_only_on_a_terminal(tmp_path):
     os.close(main_fd)
     assert proc.returncode == 0
     assert b"digest2feed: 1 digests read" in shown
-    assert b"/13 files rendered" in shown and shown.endswith(b"\r\x1b[K")  # the line is erased at the end
+    assert b"/14 files rendered" in shown and shown.endswith(b"\r\x1b[K")  # the line is erased at the end
     cmd[-1] = str(tmp_path / "b")
     piped = subprocess.run(cmd, capture_output=True, env=env, timeout=60)
     assert (piped.returncode, piped.stdout, piped.stderr) == (0, b"", b"")

@@ -45,7 +45,7 @@ def test_atom_and_rss_hold_the_same_entries(site):
 def test_entry_fields(site):
     atom, rss = parsed(site / "atom.xml"), parsed(site / "rss.xml")
     a, r = atom.entries[2], rss.entries[2]
-    assert a.title == r.title == "Group Fairness in Reinforcement Learning"
+    assert a.title == r.title == "Accepted: Group Fairness in Reinforcement Learning"
     assert a.link == "https://openreview.net/forum?id=JkIH4MeOc3"
     links = {(link.rel, link.href, link.type) for link in a.links}
     assert ("related", "https://openreview.net/pdf?id=JkIH4MeOc3", "application/pdf") in links
@@ -62,7 +62,7 @@ def test_entry_fields(site):
 def test_certified_entry(site):
     atom = parsed(site / "atom.xml")
     e = atom.entries[0]
-    assert e.title == "Sparse Maps: A Study of Things"
+    assert e.title == "Certified (Featured, Survey): Sparse Maps: A Study of Things"
     assert [t.term for t in e.tags] == ["Accepted", "Featured Certification", "Survey Certification"]
     assert [x.name for x in e.authors] == ["Ada Lovelace", "José Núñez", "Wei ZHANG"]
     assert "Featured Certification" in e.content[0].value

@@ -52,16 +52,17 @@ def test_the_ladder_one_entry_per_step_new_id_per_rung(tmp_path):
     assert entries(out / "atom.xml") == [(p + "#submitted", "An Early Title", "2023-01-08T12:00:00+00:00"), q]
 
     assert run_cli("update", inputs["d2.txt"], "-o", out).code == 0
-    assert entries(out / "atom.xml") == [(p + "#accepted", "The Final Title", "2023-03-05T12:00:00+00:00"), q]
+    assert entries(out / "atom.xml") == [(p + "#accepted", "Accepted: The Final Title", "2023-03-05T12:00:00+00:00"), q]
     # The replaced entry is history now: in the archive of its month, never deleted.
     assert entries(out / "archive" / "2023-01.xml") == [
         (p + "#submitted", "An Early Title", "2023-01-08T12:00:00+00:00")
     ]
 
     assert run_cli("update", inputs["d3.txt"], "-o", out).code == 0
-    assert entries(out / "atom.xml") == [(p + "#certified", "The Final Title", "2023-05-07T12:00:00+00:00"), q]
+    certified = (p + "#certified", "Certified (Featured): The Final Title", "2023-05-07T12:00:00+00:00")
+    assert entries(out / "atom.xml") == [certified, q]
     assert entries(out / "archive" / "2023-03.xml") == [
-        (p + "#accepted", "The Final Title", "2023-03-05T12:00:00+00:00")
+        (p + "#accepted", "Accepted: The Final Title", "2023-03-05T12:00:00+00:00")
     ]
     cert = feedparser.parse((out / "atom.xml").read_bytes()).entries[0]
     # The certification entry carries no abstract of its own: the accepted one is shown.

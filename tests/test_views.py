@@ -49,7 +49,7 @@ def test_json_feed_required_fields_and_types(site):
         assert all(isinstance(t, str) for t in item["tags"])
         assert all(set(a) == {"name"} and isinstance(a["name"], str) for a in item.get("authors", []))
         assert item["attachments"][0]["mime_type"] == "application/pdf"
-        assert set(item["_digest2feed"]) == {"forum_id", "status", "certifications", "milestones"}
+        assert set(item["_digest2feed"]) == {"forum_id", "title", "status", "certifications", "milestones"}
     first = doc["items"][0]
     assert first["id"] == "https://openreview.net/forum?id=AbCdEf1234#certified"
     assert first["date_published"] == "2024-03-10T12:00:00Z"
@@ -69,7 +69,7 @@ def test_json_feed_read_by_a_json_feed_reader(site):
     entries = {e.id: e for e in r.get_entries()}
     assert set(entries) == set(ids(site / "atom.xml"))
     cert = entries["https://openreview.net/forum?id=AbCdEf1234#certified"]
-    assert cert.title == "Sparse Maps: A Study of Things"
+    assert cert.title == "Certified (Featured, Survey): Sparse Maps: A Study of Things"
     assert cert.link == "https://openreview.net/forum?id=AbCdEf1234"
     assert [e.href for e in cert.enclosures] == ["https://openreview.net/pdf?id=AbCdEf1234"]
 
@@ -117,7 +117,7 @@ def test_which_views_and_formats_is_a_setting(tmp_path):
     cfg.write_text('views = ["certified"]\nformats = ["atom", "json"]\nhtml = false\n')
     out = tmp_path / "out"
     assert run_cli("update", SAMPLE, "-c", cfg, "-o", out).code == 0
-    assert sorted(snapshot(out)) == ["atom.xml", "certified/atom.xml", "certified/feed.json", "feed.json"]
+    assert sorted(snapshot(out)) == ["atom.xml", "certified/atom.xml", "certified/feed.json", "feed.json", "feeds.opml"]
     cfg.write_text('formats = ["rss"]\n')
     r = run_cli("update", SAMPLE, "-c", cfg, "-o", out)
     assert r.code == 1 and "formats must include atom" in r.err

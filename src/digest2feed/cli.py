@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     pa.add_argument("inputs", nargs="+", metavar="INPUT")
     pa.add_argument("-c", "--config", metavar="CONFIG", type=Path, help="settings file, for [imap] (IMAP inputs)")
     pa.add_argument("--json", action="store_true", help="print one JSON document")
+
+    fe = sub.add_parser("feeds", help="list every feed with its entry count and newest titles (reads only the state)")
+    fe.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
+    fe.add_argument(
+        "-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)"
+    )
+    fe.add_argument("--json", action="store_true", help="print one JSON document")
     return p
 
 
@@ -79,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "update" and args.regenerate and args.inputs:
         parser.error("--regenerate reads no input: give INPUTs or --regenerate, not both")
     try:
-        return _parse(args) if args.command == "parse" else _update(args)
+        return {"parse": _parse, "update": _update, "feeds": _feeds}[args.command](args)
     except BrokenPipeError:  # `digest2feed parse ... | head`: the reader left, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -229,3 +236,46 @@ def _log(path: Path | None, inputs: list[str], problems: list[str] | None = None
         runlog.append(path, line)
     except OSError as e:
         _err(f"{path}: cannot append to the log file: {e.strerror}")
+
+
+def _feeds(args: argparse.Namespace) -> int:
+    """Each feed the settings ask for, from the state alone: tune a filter without a reader."""
+    from digest2feed.pipeline import Failed, overview
+    from digest2feed.render.content import shown_title
+    from digest2feed.settings import SettingsError, load
+
+    try:
+        settings = load({"output": args.output}, args.config)
+        if not (settings.output / "atom.xml").is_file():
+            _err(f"{settings.output / 'atom.xml'}: no feeds here yet (run `digest2feed update` first)")
+            return 1
+        feeds = overview(settings)
+    except SettingsError as e:
+        for line in e.lines:
+            _err(line)
+        return 2 if e.usage else 1
+    except Failed as e:
+        for problem in e.problems:
+            _err(problem)
+        return 1
+    if args.json:
+        doc = [
+            {
+                "folder": f.folder,
+                "title": f.title,
+                "files": list(f.files),
+                "entries": f.entries,
+                "newest": [
+                    {"id": e.id, "title": e.title, "status": e.rung.slug, "published": f"{e.published:%Y-%m-%d}"}
+                    for e in f.newest
+                ],
+            }
+            for f in feeds
+        ]
+        print(json.dumps({"feeds": doc}, ensure_ascii=False, indent=2))
+        return 0
+    for f in feeds:
+        print(f"{f.folder or '.'}/  {f.title}: {f.entries} {'entry' if f.entries == 1 else 'entries'}")
+        for e in f.newest:
+            print(f"  {e.published:%Y-%m-%d}  {shown_title(e, settings.status_in_title)}")
+    return 0

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import NamedTuple
 
+from digest2feed.filters import fingerprint
 from digest2feed.model import Rung
 from digest2feed.settings import Settings
 
@@ -27,6 +28,7 @@ TMLR_START = "2022-01-01T00:00:00+00:00"  # a plausible "updated" for a feed wit
 ARCHIVE_DIR = "archive"
 INDEX_ENTRIES = 100
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+OPML = "feeds.opml"
 
 
 # view → (label on the page, words for titles, which entries). A submission stays in its
@@ -45,6 +47,7 @@ class Ref(NamedTuple):
     rung: Rung
     current: bool  # the paper's newest rung
     digest: str  # changes whenever the entry's rendered content would
+    feeds: int = 0  # bit i set: the i-th feed of your own holds this entry (filters.py)
 
 
 VIEW_TEXT: dict[str, tuple[str, str, Callable[[Ref], bool]]] = {
@@ -73,7 +76,9 @@ class Document:
     archive: bool = False
     state: bool = False  # carries the merge state (atom.xml and archives)
     feeds: tuple[tuple[str, str, str, str], ...] = ()  # (label, title, href, format): the page's feed list
-    hint: tuple[str, ...] = ()  # atom.xml only: forum ids shown by the subscription files
+    hint: tuple[str, ...] = ()  # atom.xml only: the forum ids it shows, read while the next run scans
+    status_titles: bool = False  # entry titles say "Accepted: …" (the state keeps them plain)
+    memberships: str = ""  # state files: fingerprint of the filters whose bits the refs carry
     math: str = "tex"  # the math setting: how feed content shows TeX
 
 
@@ -95,6 +100,7 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
     chain = sorted(months)
 
     docs: dict[str, Document] = {}
+    memberships = fingerprint(settings.feeds)
     newest = max((e.updated for e in every), default=TMLR_START)  # never "now": an empty view still has a stable date
 
     def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Ref], **extra) -> None:
@@ -109,6 +115,8 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             alternate_url=settings.base_url or JOURNAL_URL,
             updated=max((e.updated for e in entries), default=newest),
             math=settings.math,
+            status_titles=settings.status_in_title,
+            memberships=memberships if extra.get("state") else "",
             **extra,
         )
 
@@ -123,14 +131,18 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
         label, what, keep = VIEW_TEXT[view]
         chosen = [e for e in every if keep(e)][: settings.max_entries]
         views.append((view + "/", label, f"{settings.title}: {what}", f"{settings.subtitle}: {what} only", chosen))
+    for feed, chosen in zip(settings.feeds, _own(every, len(settings.feeds), settings.max_entries), strict=True):
+        title = feed.title or f"{settings.title}: {feed.name}"
+        views.append((feed.name + "/", title, title, f"{settings.subtitle}; this feed: {feed.describe()}", chosen))
     for folder, label, title, subtitle, entries in views:
         for fmt in settings.formats:
             path = folder + FILE_NAMES[fmt]
             extra: dict = {}
             if not folder and fmt == "atom":
-                # The papers every subscription file shows: the next run reads their records
-                # while it scans, instead of going back to the archives for them.
-                shown = {e.forum_id for *_, chosen in views for e in chosen}
+                # The papers atom.xml shows: the next run reads their records while it scans,
+                # instead of going back to the archives for them. The other subscription
+                # files keep the entries they hold (render/splice.py) and need only new ones.
+                shown = {e.forum_id for e in window}
                 extra = {"state": True, "hint": tuple(sorted(shown))}
                 if chain:
                     extra["links"] = (("prev-archive", href(path, chain[-1])),)
@@ -156,6 +168,8 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             state=True,
         )
 
+    listed = tuple((label, t, href(OPML, p), f) for label, t, p, f in feeds)  # OPML and page: both at the top
+    add(OPML, "opml", settings.title, settings.subtitle, [], feeds=listed)
     if settings.html:
         add(
             "index.html",
@@ -163,9 +177,29 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             settings.title,
             settings.subtitle,
             window[:INDEX_ENTRIES],
-            feeds=tuple((label, t, href("index.html", p), f) for label, t, p, f in feeds),
+            feeds=listed,
+            links=(("outline", href("index.html", OPML)),),
         )
     return docs
+
+
+def _own(every: list[Ref], count: int, limit: int) -> list[list[Ref]]:
+    """The entries of each feed of your own, newest first: one pass over the history, which
+    only looks further at the few entries some feed holds."""
+    chosen: list[list[Ref]] = [[] for _ in range(count)]
+    full = 0
+    for e in every:
+        bits = e.feeds & ~full
+        while bits:
+            low = bits & -bits
+            bits ^= low
+            feed = chosen[low.bit_length() - 1]
+            feed.append(e)
+            if len(feed) == limit:
+                full |= low
+        if full.bit_count() == count:  # every window is full: the rest of the history is older
+            break
+    return chosen
 
 
 def _feed_id(settings: Settings, path: str) -> str:

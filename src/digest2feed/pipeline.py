@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from digest2feed.digest import NotADigest, parse_digest, title_date
-from digest2feed.layout import Document, Ref, plan
+from digest2feed.filters import Filters, compiled
+from digest2feed.layout import FILE_NAMES, Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
 from digest2feed.merge import records as records_of
@@ -155,7 +156,7 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
             # stored digest and derive everything from the facts. So does a regeneration.
             regenerate = not names or pending(folder)
             try:
-                old, new, refs, records = _merge(folder, loaded.records, regenerate)
+                old, new, refs, records = _merge(folder, loaded.records, regenerate, compiled(settings.feeds))
                 docs = plan(refs, settings)
                 theirs = foreign(folder, docs, lambda path: stored(path) is not None)
                 if theirs:
@@ -183,26 +184,31 @@ def _imap_run(settings: Settings, names: list[str]) -> Run | None:
 
 
 def _merge(
-    folder: Path, digests: dict[str, Record], regenerate: bool
+    folder: Path, digests: dict[str, Record], regenerate: bool, filters: Filters
 ) -> tuple[Scan, dict[str, Record], list[Ref], Records]:
     """Scan the state, merge the digests into the papers they name, and index every entry.
 
-    Papers no digest names keep the refs stored in the files; their records are
-    read only if a file to be rendered shows them (``_render``).
+    Papers no digest names keep the refs stored in the files (with their feed bits);
+    their records are read only if a file to be rendered shows them (``_render``).
     """
     from digest2feed.render.stamp import ref_of
     from digest2feed.state import scan
 
-    old = scan(folder, None if regenerate else set(digests))
-    if not old.digests and not regenerate:  # files without stored digests: read everything
-        old = scan(folder, None)
+    old = scan(folder, None if regenerate else set(digests), filters.fingerprint)
+    trusted = not regenerate
+    if not (old.digests and old.memberships) and not regenerate:
+        # Files without stored digests, or feed bits of other filters: read everything.
+        old, trusted = scan(folder, None, filters.fingerprint), False
     new = combine(dict(old.records), digests)
     records = Records(old, new)
-    refs = [ref for rec in new.values() for ref in map(ref_of, records.entries(rec.forum_id))]
+    # Papers no digest names keep their stored refs even when their records were read
+    # (atom.xml's hint): the same digests and bits, without deriving them again.
+    derived = set(digests) if trusted else set(new)
+    refs = [ref_of(e, filters.mask(e)) for forum in derived for e in records.entries(forum)]
     for forum, rows in old.index.items():
-        if forum not in new:
+        if forum not in derived:
             top = max(rows)[0]  # rows start with the rung
-            refs += [Ref(pub, upd, forum, rung, rung == top, digest) for rung, pub, upd, digest, _ in rows]
+            refs += [Ref(pub, upd, forum, rung, rung == top, dg, bits) for rung, pub, upd, dg, bits, _ in rows]
     return old, new, refs, records
 
 
@@ -235,18 +241,66 @@ def _render(
 ) -> Iterator[tuple[str, bytes]]:
     """Render the documents whose file is missing or stores another fingerprint (all of them
     when regenerating); the store then writes only those whose bytes differ."""
+    from digest2feed.render import splice
     from digest2feed.render.stamp import fingerprint, stored
 
     todo = [(doc, fingerprint(doc)) for doc in docs]
     todo = [(doc, fp) for doc, fp in todo if regenerate or stored(folder / doc.path) != fp]
-    records.need({r.forum_id for doc, _ in todo for r in doc.refs})
+    # Entries an old subscription file already holds keep their bytes (render/splice.py).
+    kept = {} if regenerate else {d.path: splice.stored(folder / d.path, d) for d, _ in todo if splice.spliceable(d)}
+    records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})
     for i, (doc, fp) in enumerate(todo, 1):
-        yield doc.path, render(doc, [records.entry(r) for r in doc.refs], fp)
+        reuse = kept.get(doc.path)
+        try:
+            if not reuse:
+                raise ValueError
+            fresh = [r for r in doc.refs if r.digest not in reuse]
+            data = render(doc, [records.entry(r) for r in fresh], fp)
+            yield doc.path, splice.assemble(doc, (folder / doc.path).read_bytes(), data, [r.digest for r in fresh])
+        except (ValueError, OSError):  # nothing to reuse, or a file that does not hold what it lists
+            records.need({r.forum_id for r in doc.refs})
+            yield doc.path, render(doc, [records.entry(r) for r in doc.refs], fp)
         progress("files rendered", i, len(todo))
 
 
 def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
-    from digest2feed.render import feeds, jsonfeed, page
+    from digest2feed.render import feeds, jsonfeed, opml, page
 
-    renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render}
+    renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render}
     return renderer[doc.format](doc, entries, stamp)
+
+
+@dataclass(frozen=True)
+class FeedSummary:
+    """One subscription feed as `digest2feed feeds` shows it."""
+
+    folder: str  # "" for the main feed, else the view's or your own feed's folder
+    title: str
+    files: tuple[str, ...]  # relative paths, one per format
+    entries: int
+    newest: tuple[Entry, ...]
+
+
+def overview(settings: Settings, newest: int = 3) -> list[FeedSummary]:
+    """Every subscription feed the settings ask for, planned from the state alone: no input,
+    no lock, no file written. Filters changed since the last run are evaluated afresh."""
+    from digest2feed.state import StateError
+
+    try:
+        _, _, refs, records = _merge(settings.output, {}, False, compiled(settings.feeds))
+        docs = plan(refs, settings)
+        atoms = [d for d in docs.values() if d.format == "atom" and not d.archive]
+        records.need({r.forum_id for d in atoms for r in d.refs[:newest]})
+        out = []
+        for doc in atoms:
+            folder = doc.path.rpartition("/")[0]
+            files = tuple(
+                d.path
+                for d in docs.values()
+                if d.path.rpartition("/")[0] == folder and d.format in FILE_NAMES and not d.archive
+            )
+            shown = tuple(records.entry(r) for r in doc.refs[:newest])
+            out.append(FeedSummary(folder, doc.title, files, len(doc.refs), shown))
+    except StateError as e:
+        raise Failed([e.problem]) from None
+    return out

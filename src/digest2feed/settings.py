@@ -9,6 +9,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from digest2feed.filters import Feed, FilterError
+from digest2feed.filters import check as check_feeds
+
 VIEWS = ("accepted", "submissions", "certified")
 FORMATS = ("atom", "rss", "json")
 MATH = ("tex", "mathml")
@@ -52,6 +55,8 @@ class Settings:
     inputs: tuple[str, ...] = ()  # read by `update` when it is given no INPUT
     imap: ImapOptions = ImapOptions()
     math: str = "tex"  # the feeds' content: TeX as text, or typeset as MathML (index.html always is)
+    feeds: tuple[Feed, ...] = ()  # [[feeds]]: feeds of your own (filters.py)
+    status_in_title: bool = True  # "Accepted: …", "Certified (Featured): …"
 
 
 def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
@@ -133,7 +138,12 @@ def _check(name: str, value: Any, origin: str) -> Any:
         return _inputs(value, origin)
     if name == "imap":
         return _imap_table(value, origin)
-    if name == "html":
+    if name == "feeds":
+        try:
+            return check_feeds(value, origin)
+        except FilterError as e:
+            raise SettingsError([str(e)]) from None
+    if name in ("html", "status_in_title"):
         if not isinstance(value, bool):
             raise bad("must be true or false")
         return value

@@ -2,7 +2,8 @@
 
 Each entry is one rung of one paper: the forum id and rung come from its id, the
 announcement's time from ``published``, title and authors from their Atom
-elements, the abstract from ``dcterms:abstract`` and certification dates from
+elements (the title from ``dcterms:alternative`` when the shown one says the
+status), the abstract from ``dcterms:abstract`` and certification dates from
 ``dcterms:provenance``. The parser never expands entities, loads a DTD or touches
 the network, and a document type declaration is refused before parsing, so a
 hostile file can neither blow up memory nor make us read a local file.
@@ -21,8 +22,8 @@ from lxml import etree
 from digest2feed.layout import ARCHIVE_DIR
 from digest2feed.merge import join
 from digest2feed.model import Problem, Record, Rung, Sighting
-from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PROVENANCE
-from digest2feed.render.stamp import DIGESTS, HINT
+from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PLAIN_TITLE, PROVENANCE
+from digest2feed.render.stamp import DIGESTS, HINT, MEMBERSHIPS
 
 MAX_BYTES = 256 * 1024 * 1024
 PROLOG = 4096
@@ -65,14 +66,19 @@ class Scan:
     """
 
     records: dict[str, Record] = field(default_factory=dict)
-    # forum id → (rung, published, updated, stored digest, file) of each of its entries
-    index: dict[str, list[tuple[Rung, str, str, str | None, Path]]] = field(default_factory=dict)
+    # forum id → (rung, published, updated, stored digest, feed bits, file) of each of its entries
+    index: dict[str, list[tuple[Rung, str, str, str | None, int, Path]]] = field(default_factory=dict)
     archives: list[str] = field(default_factory=list)  # relative paths of the archive documents found
     digests: bool = True  # every entry's content digest was stored beside it
+    memberships: bool = True  # and its feed bits, under the filters asked for
 
 
-def scan(folder: Path, wanted: set[str] | None) -> Scan:
-    """Read every state file; build records for ``wanted`` papers (all when None)."""
+def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
+    """Read every state file; build records for ``wanted`` papers (all when None).
+
+    ``memberships`` is the fingerprint of the feeds of your own (filters.py): the feed
+    bits stored under it are taken; stored under any other, they are not trusted.
+    """
     out = Scan()
     for path in state_files(folder):
         if path.parent.name == ARCHIVE_DIR:
@@ -88,10 +94,13 @@ def scan(folder: Path, wanted: set[str] | None) -> Scan:
         digests = _comment(root, DIGESTS)
         if len(digests) != len(entries):
             out.digests, digests = False, [None] * len(entries)
+        bits = _bits(root, memberships, len(entries))
+        if bits is None:
+            out.memberships, bits = False, [0] * len(entries)
         index, records, prefix = out.index, out.records, len(FORUM_PREFIX)
         for i, ident in enumerate(ids):
             forum, _, rung = ident[prefix:].partition("#")
-            index.setdefault(forum, []).append((RUNGS[rung], published[i], updated[i], digests[i], path))
+            index.setdefault(forum, []).append((RUNGS[rung], published[i], updated[i], digests[i], bits[i], path))
             if wanted is None or forum in wanted:
                 try:
                     rec = _record(entries[i])
@@ -194,6 +203,19 @@ def _valid(columns: list[list]) -> bool:
     )
 
 
+def _bits(root: etree._Element, memberships: str, count: int) -> list[int] | None:
+    """Each entry's feed bits, if stored under the filters ``memberships`` names; no filters: all 0."""
+    if not memberships:
+        return [0] * count
+    words = _comment(root, MEMBERSHIPS)
+    if words[:1] != [memberships] or len(words) != count + 1:
+        return None
+    try:
+        return [0 if w == "0" else int(w, 16) for w in words[1:]]
+    except ValueError:
+        return None
+
+
 def _comment(root: etree._Element, name: str) -> list[str]:
     """The words of the ``name`` comment after the root element (see render/stamp.py)."""
     for node in root.itersiblings():
@@ -208,7 +230,7 @@ ID, TITLE, PUBLISHED, AUTHOR, NAME = (f"{A}{n}" for n in ("id", "title", "publis
 
 def _record(entry: etree._Element) -> Record:
     """One pass over the entry's children: this runs once per entry of the whole history."""
-    ident = title = published = provenance = abstract = None
+    ident = title = plain = published = provenance = abstract = None
     authors = []
     for child in entry:
         tag = child.tag
@@ -224,6 +246,9 @@ def _record(entry: etree._Element) -> Record:
             abstract = child.text or ""
         elif tag == PROVENANCE:
             provenance = child.text
+        elif tag == PLAIN_TITLE:
+            plain = child.text
+    title = plain or title  # the title as announced, when the shown one says the status
     m = ID_RE.fullmatch(ident or "")
     if not m or not title:
         raise ValueError("not a digest2feed entry")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from html import escape
 
-from digest2feed.model import Entry
+from digest2feed.model import Entry, Rung
+from digest2feed.render import bibtex
 from digest2feed.render.math import html as math_html
 
 SUMMARY_CHARS = 300
@@ -19,6 +20,17 @@ SUMMARY_CHARS = 300
 
 def status_line(entry: Entry) -> str:
     return " · ".join(entry.categories if entry.certifications else (entry.rung.label,))
+
+
+def shown_title(entry: Entry, status: bool = True) -> str:
+    """The title a reader's list shows: the status first, where a narrow list still shows
+    it, and where a sort by title keeps "Accepted: …" and "Certified (…): …" apart."""
+    if not status or entry.rung is Rung.SUBMITTED:
+        return entry.title
+    if entry.rung is Rung.ACCEPTED:
+        return f"Accepted: {entry.title}"
+    names = ", ".join(c.removesuffix(" Certification") for c in entry.certifications)
+    return f"Certified ({names}): {entry.title}" if names else f"Certified: {entry.title}"
 
 
 def milestones_line(entry: Entry) -> str:
@@ -48,6 +60,8 @@ def html(entry: Entry, math: str = "tex") -> str:
         else:
             parts.append("<p>" + "<br>\n".join(escape(line) for line in para) + "</p>")
     parts.append(f"<p>{escape(milestones_line(entry))}</p>")
+    if cite := bibtex.entry(entry):
+        parts.append(f"<pre>{escape(cite)}</pre>")
     parts.append(f'<p><a href="{escape(entry.url)}">OpenReview</a> · <a href="{escape(entry.pdf_url)}">PDF</a></p>')
     return "\n".join(parts)
 
@@ -59,6 +73,8 @@ def text(entry: Entry) -> str:
     if entry.abstract:
         parts.append(entry.abstract)
     parts += [milestones_line(entry), f"OpenReview: {entry.url}\nPDF: {entry.pdf_url}"]
+    if cite := bibtex.entry(entry):
+        parts.append(cite)
     return "\n\n".join(parts)
 
 

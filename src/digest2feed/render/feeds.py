@@ -23,6 +23,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 DCTERMS_NS = "http://purl.org/dc/terms/"
 ABSTRACT = f"{{{DCTERMS_NS}}}abstract"
 PROVENANCE = f"{{{DCTERMS_NS}}}provenance"
+PLAIN_TITLE = f"{{{DCTERMS_NS}}}alternative"  # state files: the title as announced, when <title> says the status
 FH_NS = "http://purl.org/syndication/history/1.0"
 JOURNAL = "Transactions on Machine Learning Research"
 GENERATOR_URI = "https://github.com/digest2feed/digest2feed"
@@ -57,6 +58,7 @@ class _EntryExt(BaseEntryExtension):
 
     entry: Entry | None = None
     state = False
+    status_titles = False
 
     def extend_atom(self, node: etree._Element) -> etree._Element:
         e = self.entry
@@ -69,6 +71,8 @@ class _EntryExt(BaseEntryExtension):
         etree.SubElement(node, "link", href=e.pdf_url, rel="related", type="application/pdf", title="PDF")
         if not self.state:
             return node
+        if self.status_titles and content.shown_title(e) != e.title:
+            etree.SubElement(node, PLAIN_TITLE).text = e.title
         if e.sighting.abstract is not None:
             etree.SubElement(node, ABSTRACT).text = e.sighting.abstract
         if e.certification_dates:
@@ -87,10 +91,10 @@ def _generator(doc: Document) -> FeedGenerator:
     return fg
 
 
-def _entry(fg: FeedGenerator, e: Entry) -> FeedEntry:
+def _entry(fg: FeedGenerator, e: Entry, doc: Document) -> FeedEntry:
     fe = fg.add_entry(order="append")
     fe.id(e.id)
-    fe.title(e.title)
+    fe.title(content.shown_title(e, doc.status_titles))
     fe.updated(e.updated)
     fe.published(e.published)
     return fe
@@ -106,7 +110,7 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     fg.register_extension("d2f", _FeedExt, _EntryExt, rss=False)
     fg.d2f.doc = doc
     for e in entries:
-        fe = _entry(fg, e)
+        fe = _entry(fg, e, doc)
         for name in e.authors:
             fe.author({"name": name})
         for term in e.categories:
@@ -115,6 +119,7 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         fe.content(content.html(e, doc.math), type="html")
         fe.d2f.entry = e
         fe.d2f.state = doc.state
+        fe.d2f.status_titles = doc.status_titles
     return fg.atom_str(pretty=True) + xml_stamp(doc, stamp)
 
 
@@ -126,7 +131,7 @@ def rss(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         fg.link(href=doc.self_url, rel="self", type="application/rss+xml")
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")
     for e in entries:
-        fe = _entry(fg, e)
+        fe = _entry(fg, e, doc)
         fe.link(href=e.url)
         if e.authors:
             fe.dc.dc_creator(", ".join(e.authors))

@@ -7,21 +7,22 @@ from datetime import datetime
 
 from digest2feed.layout import Document
 from digest2feed.model import Entry
-from digest2feed.render import content
+from digest2feed.render import content, splice
 from digest2feed.render.feeds import JOURNAL
 
 VERSION = "https://jsonfeed.org/version/1.1"
+SEPARATORS = (",", ": ")
 
 
 def _time(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-def _item(e: Entry, math: str) -> dict:
+def _item(e: Entry, status_titles: bool, math: str) -> dict:
     item = {
         "id": e.id,
         "url": e.url,
-        "title": e.title,
+        "title": content.shown_title(e, status_titles),
         "content_html": content.html(e, math),
         "content_text": content.text(e),
         "summary": content.summary(e),
@@ -31,6 +32,7 @@ def _item(e: Entry, math: str) -> dict:
         "attachments": [{"url": e.pdf_url, "mime_type": "application/pdf", "title": "PDF"}],
         "_digest2feed": {
             "forum_id": e.forum_id,
+            "title": e.title,  # as announced, without the status
             "status": e.rung.slug,
             "certifications": list(e.certifications),
             "milestones": {rung.slug: _time(at) for rung, at in e.milestones},
@@ -53,8 +55,14 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         "description": doc.subtitle,
         "language": "en",
         "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
-        "items": [_item(e, doc.math) for e in entries],
-        "_digest2feed": {"fingerprint": stamp},  # last: the store reads it from the file's tail
+        "items": [],
+        # The fingerprint last: the store reads it from the file's tail.
+        "_digest2feed": {"blocks": splice.keys(doc), "fingerprint": stamp},
     }
-    # Compact: indentation would switch json to its pure-Python encoder, ten times slower.
-    return (json.dumps(feed, ensure_ascii=False, separators=(",", ": ")) + "\n").encode("utf-8")
+    # Compact: indentation would switch json to its pure-Python encoder, ten times slower. One
+    # item a line (compact JSON holds no raw line break), so splice.py can reuse items as text.
+    head, tail = json.dumps(feed, ensure_ascii=False, separators=SEPARATORS).split('"items": []', 1)
+    items = ",\n".join(
+        json.dumps(_item(e, doc.status_titles, doc.math), ensure_ascii=False, separators=SEPARATORS) for e in entries
+    )
+    return f'{head}"items": [\n{items}\n]{tail}\n'.encode()

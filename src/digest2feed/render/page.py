@@ -11,7 +11,7 @@ from html import escape
 
 from digest2feed.layout import Document
 from digest2feed.model import Entry
-from digest2feed.render import content, math
+from digest2feed.render import bibtex, content, math
 from digest2feed.render.stamp import xml_stamp
 
 MIME = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
@@ -41,6 +41,7 @@ summary { cursor: pointer; }
 math { font-size: 1.15em; }
 math[display="block"] { overflow-x: auto; max-width: 100%; }
 code.tex { font-size: .9em; }
+pre { overflow-x: auto; font-size: .85rem; }
 """
 
 
@@ -51,10 +52,26 @@ def _paper(e: Entry) -> str:
     if e.abstract:
         paras = "".join(f"<p>{math.html(chr(10).join(p))}</p>" for p in content.paragraphs(e.abstract))
         abstract = f"<details><summary>Abstract</summary>{paras}</details>"
+    abstract += _bibtex(e)
     return (
         f'<li><article><h3><a href="{escape(e.url)}">{math.html(e.title)}</a></h3>'
         f'<p>{badges}<time datetime="{e.published:%Y-%m-%d}">{e.published:%Y-%m-%d}</time>'
         f' · <a href="{escape(e.pdf_url)}">PDF</a></p>{authors}{abstract}</article></li>'
+    )
+
+
+def _bibtex(e: Entry) -> str:
+    cite = bibtex.entry(e)
+    return f"<details><summary>BibTeX</summary><pre>{escape(cite)}</pre></details>" if cite else ""
+
+
+def _outline(doc: Document) -> str:
+    """The link to feeds.opml, every feed in one file for a reader's import."""
+    return "".join(
+        f'<p><a href="{escape(href)}" type="text/x-opml">All feeds as OPML</a>,'
+        " to import them into a reader at once.</p>"
+        for rel, href in doc.links
+        if rel == "outline"
     )
 
 
@@ -98,7 +115,7 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
 <nav aria-labelledby="subscribe"><h2 id="subscribe">Subscribe</h2>
 <p>Copy a link into your feed reader.</p>
 {_feed_table(doc)}
-</nav>
+{_outline(doc)}</nav>
 <main aria-labelledby="newest"><h2 id="newest">Newest papers</h2>
 <ol class="papers">
 {papers}

@@ -16,12 +16,14 @@ from pathlib import Path
 
 from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
+from digest2feed.render import splice
 
-RENDERING = "4"  # bump whenever the renderers change their output for the same document
+RENDERING = "5"  # bump whenever the renderers change their output for the same document
 TAIL = 256
 STAMP_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": ")([0-9a-f]{64})')
 DIGESTS = "digest2feed-entries"
 HINT = "digest2feed-shown"
+MEMBERSHIPS = "digest2feed-feeds"  # the filters' fingerprint, then each entry's feed bits in hex
 
 
 def entry_digest(e: Entry) -> str:
@@ -35,21 +37,30 @@ def entry_digest(e: Entry) -> str:
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:24]
 
 
-def ref_of(e: Entry) -> Ref:
-    return Ref(e.published.isoformat(), e.updated.isoformat(), e.forum_id, e.rung, e.current, entry_digest(e))
+def ref_of(e: Entry, feeds: int = 0) -> Ref:
+    return Ref(e.published.isoformat(), e.updated.isoformat(), e.forum_id, e.rung, e.current, entry_digest(e), feeds)
 
 
 def fingerprint(doc: Document) -> str:
     meta = (RENDERING, doc.path, doc.format, doc.title, doc.subtitle, doc.feed_id, doc.self_url, doc.alternate_url)
-    head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, doc.hint, doc.math))
-    return hashlib.sha256("\n".join([head, *(r.digest for r in doc.refs)]).encode()).hexdigest()
+    styles = (doc.status_titles, doc.math)
+    head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, doc.hint, *styles))
+    lines = [head, *(r.digest for r in doc.refs)]
+    if doc.memberships:
+        lines += [doc.memberships, *(format(r.feeds, "x") for r in doc.refs)]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def xml_stamp(doc: Document, print_: str) -> bytes:
     """Comments after the root element: ignored by every XML and HTML reader."""
     digests = f"<!-- {DIGESTS} {' '.join(r.digest for r in doc.refs)} -->\n" if doc.state else ""
     hint = f"<!-- {HINT} {' '.join(doc.hint)} -->\n" if doc.hint else ""
-    return f"{digests}{hint}<!-- digest2feed {print_} -->\n".encode()
+    bits = ""
+    if splice.spliceable(doc):
+        bits = f"<!-- {splice.BLOCKS} {' '.join(splice.keys(doc))} -->\n"
+    if doc.memberships:
+        bits = f"<!-- {MEMBERSHIPS} {' '.join([doc.memberships, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
+    return f"{digests}{bits}{hint}<!-- digest2feed {print_} -->\n".encode()
 
 
 def stored(path: Path) -> str | None:

@@ -1,0 +1,196 @@
+"""Feeds of your own: the ``[[feeds]]`` tables, checked once, and the predicate they stand for.
+
+Semantics: within one key any value matches, across keys all must match, an absent
+key does not filter. Phrases match whole words, case-insensitively, with accents and
+Unicode compatibility forms folded (NFKD, combining marks dropped, casefold): "Joëlle"
+= "Joelle", "ﬁ" = "fi". LaTeX is matched as written.
+
+A feed holds the entries the main feed would hold (each paper's newest rung) that
+its filters match. Membership is a bit per feed, computed when a paper's entries are
+built and stored beside each entry in the state (see ``render/stamp.py``), so a run
+need not read the whole history to know which papers a feed holds; ``fingerprint``
+names the filters, and a state written under other filters is evaluated afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from digest2feed.model import Entry, Rung
+
+RESERVED = ("accepted", "submissions", "certified", "archive")  # built-in views and the archive folder
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+PHRASE_KEYS = ("match", "exclude", "authors", "certifications")
+KEYS = ("name", "title", *PHRASE_KEYS, "status")
+STATUSES = {r.slug: r for r in Rung}
+WORD = re.compile(r"\w")
+
+
+class FilterError(ValueError):
+    """A bad ``[[feeds]]`` table; the message is the line the user sees (file and key)."""
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One ``[[feeds]]`` table as written (values stripped, order kept)."""
+
+    name: str
+    title: str | None = None
+    match: tuple[str, ...] = ()  # phrases in the title or abstract
+    exclude: tuple[str, ...] = ()  # phrases that keep a paper out
+    authors: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()  # rungs: submitted, accepted, certified
+    certifications: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The filters in words, for the feed's subtitle and the page."""
+        parts = []
+        if self.match:
+            parts.append("title or abstract mentions " + _either(self.match))
+        if self.exclude:
+            parts.append("not " + _either(self.exclude))
+        if self.authors:
+            parts.append("by " + _either(self.authors, quote=False))
+        if self.status:
+            parts.append(" or ".join(self.status))
+        if self.certifications:
+            parts.append("with " + _either(self.certifications, quote=False))
+        return "; ".join(parts) or "every paper"
+
+
+def _either(values: tuple[str, ...], quote: bool = True) -> str:
+    return " or ".join(f"“{v}”" if quote else v for v in values)
+
+
+def check(value: Any, origin: str) -> tuple[Feed, ...]:
+    """The ``feeds`` setting → Feeds, or FilterError naming ``origin`` and the key."""
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise FilterError(f"{origin}: feeds must be an array of tables ([[feeds]]) (got {value!r})")
+    feeds: list[Feed] = []
+    for i, table in enumerate(value, 1):
+        feeds.append(_table(table, origin, i))
+        if feeds[-1].name in {f.name for f in feeds[:-1]}:
+            raise FilterError(f"{origin}: feeds[{i}].name {feeds[-1].name!r} is used by another feed")
+    return tuple(feeds)
+
+
+def _table(table: dict, origin: str, i: int) -> Feed:
+    from digest2feed.settings import unknown  # the same did-you-mean line as every other setting
+
+    where = f"{origin}: feeds[{i}]"
+    if wrong := unknown(table, KEYS, prefix=f"feeds[{i}]."):
+        raise FilterError(f"{origin}: {wrong[0]}")
+    name = table.get("name")
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise FilterError(
+            f"{where}.name must be a folder name of lower-case letters, digits, '-' and '_' (got {name!r})"
+        )
+    if name in RESERVED:
+        raise FilterError(f"{where}.name {name!r} is taken by a built-in folder ({', '.join(RESERVED)})")
+    where = f"{where}.{{}} ({name})"
+    title = table.get("title")
+    if title is not None and (not isinstance(title, str) or not title.strip()):
+        raise FilterError(f"{where.format('title')} must be a non-empty string (got {title!r})")
+    values: dict[str, tuple[str, ...]] = {}
+    for key in (*PHRASE_KEYS, "status"):
+        if key not in table:
+            continue
+        got = table[key]
+        if (
+            not isinstance(got, list)
+            or not got
+            or not all(isinstance(v, str) and v.strip() and fold(v).strip() for v in got)
+        ):
+            raise FilterError(f"{where.format(key)} must be a non-empty list of non-empty strings (got {got!r})")
+        if key == "status" and not set(got) <= STATUSES.keys():
+            raise FilterError(f"{where.format(key)} must be drawn from {', '.join(STATUSES)} (got {got!r})")
+        values[key] = tuple(dict.fromkeys(" ".join(v.split()) for v in got))
+    return Feed(name=name, title=title.strip() if title else None, **values)
+
+
+def fold(text: str) -> str:
+    """Accents and compatibility forms folded, case folded: what phrases are compared on."""
+    if text.isascii():
+        return text.lower()  # the same as casefold for ASCII, and most text is
+    decomposed = unicodedata.normalize("NFKD", text)
+    marks = {ord(c): None for c in set(decomposed) if unicodedata.combining(c)}
+    return decomposed.translate(marks).casefold()
+
+
+def _pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``phrases``; any run of white space matches a space. Whole words are checked
+    by ``_found``: a look-behind here would stop re from scanning for the literal start,
+    which made every search forty times slower."""
+    return re.compile("|".join(r"\s+".join(map(re.escape, fold(p).split())) for p in phrases))
+
+
+def _found(pattern: re.Pattern[str], text: str) -> bool:
+    """A match of ``pattern`` in ``text`` with no word character just before or after it."""
+    at = pattern.search(text)
+    while at is not None:
+        start, end = at.span()
+        if (start == 0 or not WORD.match(text, start - 1)) and not WORD.match(text, end):
+            return True
+        at = pattern.search(text, start + 1)  # an overlapping match may still stand alone
+    return False
+
+
+class Predicate:
+    """One feed's filters, compiled once."""
+
+    def __init__(self, feed: Feed) -> None:
+        self.match = _pattern(feed.match) if feed.match else None
+        self.exclude = _pattern(feed.exclude) if feed.exclude else None
+        self.authors = _pattern(feed.authors) if feed.authors else None
+        self.certifications = _pattern(feed.certifications) if feed.certifications else None
+        self.status = {STATUSES[s] for s in feed.status} if feed.status else None
+
+    def __call__(self, text: str, authors: list[str], rung: Rung, certifications: list[str]) -> bool:
+        """``text`` (title and abstract), ``authors`` and ``certifications`` are folded."""
+        return (
+            (self.status is None or rung in self.status)
+            and (self.match is None or _found(self.match, text))
+            and (self.exclude is None or not _found(self.exclude, text))
+            and (self.authors is None or any(_found(self.authors, a) for a in authors))
+            and (self.certifications is None or any(_found(self.certifications, c) for c in certifications))
+        )
+
+
+class Filters:
+    """Every custom feed's predicate; ``mask(entry)`` has bit i set when feed i holds the entry."""
+
+    def __init__(self, feeds: tuple[Feed, ...]) -> None:
+        self.feeds = feeds
+        self.predicates = [Predicate(f) for f in feeds]
+        self.fingerprint = fingerprint(feeds)
+
+    def mask(self, e: Entry) -> int:
+        if not self.predicates or not e.current:
+            return 0
+        # Title and abstract on two lines: a phrase never spans them.
+        text = fold(e.title + "\n" + (e.abstract or ""))
+        authors = [fold(a) for a in e.authors]
+        certs = [fold(c) for c in e.certifications]
+        bits = 0
+        for i, keep in enumerate(self.predicates):
+            if keep(text, authors, e.rung, certs):
+                bits |= 1 << i
+        return bits
+
+
+@lru_cache(maxsize=8)
+def compiled(feeds: tuple[Feed, ...]) -> Filters:
+    return Filters(feeds)
+
+
+def fingerprint(feeds: tuple[Feed, ...]) -> str:
+    """Names the filters (and their order, which gives the bits): "" when there are none."""
+    if not feeds:
+        return ""
+    spec = repr([(f.name, f.match, f.exclude, f.authors, f.status, f.certifications) for f in feeds])
+    return hashlib.sha256(spec.encode()).hexdigest()[:16]

@@ -1,0 +1,97 @@
+"""Reuse the entries of a file's previous version: a feed that gained one entry renders one.
+
+An entry's rendered bytes depend only on the entry (named by its content digest, see
+``stamp.py``) and on a few document-wide choices (format, rendering version, status
+in titles). Every subscription feed therefore stores its entries' digests beside
+them, under a ``style`` token naming those choices. When a feed has to be written
+again, the entries whose digest the old file holds keep their old bytes, and only
+the others are rendered: the result is the same bytes a full render gives, since
+the head and tail come from rendering the new document (``assemble``). State files
+are always rendered whole; so is everything when a run regenerates.
+
+In Atom and RSS, an entry is the text from its ``<entry>``/``<item>`` line to the next
+(every ``<`` inside an entry's text is escaped, so the markers cannot occur there);
+in JSON Feed, a line of the ``items`` array (compact JSON holds no raw line break).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from digest2feed.layout import Document
+
+BLOCKS = "digest2feed-blocks"
+TAIL = 64 * 1024  # holds the digests of 2,500 entries
+OPEN = {"atom": b"  <entry>\n", "rss": b"    <item>\n"}
+CLOSE = {"atom": b"</feed>\n", "rss": b"  </channel>\n"}
+COMMENT_RE = re.compile(rb"<!-- " + BLOCKS.encode() + rb" ([^>]*) -->")
+JSON_ITEMS, JSON_END = b'"items": [\n', b'\n],"_digest2feed": '
+JSON_BLOCKS_RE = re.compile(rb'"blocks": \[([^\]]*)\]')
+
+
+def spliceable(doc: Document) -> bool:
+    return doc.format in ("atom", "rss", "json") and not doc.state
+
+
+def style(doc: Document) -> str:
+    from digest2feed.render.stamp import RENDERING
+
+    return hashlib.sha256(repr((RENDERING, doc.format, doc.status_titles, doc.math)).encode()).hexdigest()[:12]
+
+
+def keys(doc: Document) -> list[str]:
+    """What a spliceable file stores: its style, then each entry's digest in order."""
+    return [style(doc), *(r.digest for r in doc.refs)]
+
+
+def stored(path: Path, doc: Document) -> set[str]:
+    """The digests of the entries ``path`` says it holds in ``doc``'s style (none: empty). Only
+    the file's end is read; ``assemble`` checks that the entries are really there."""
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - TAIL))
+            data = f.read()
+            if size > TAIL and (b"<!-- " + BLOCKS.encode() not in data and JSON_END not in data):
+                f.seek(0)
+                data = f.read()
+    except OSError:
+        return set()
+    found = _stored(data, doc.format)
+    return set(found[1:]) if found and found[0] == style(doc) else set()
+
+
+def _stored(data: bytes, fmt: str) -> list[str]:
+    if fmt == "json":
+        m = JSON_BLOCKS_RE.search(data, max(0, data.rfind(JSON_END)))
+        return re.findall(r'"([0-9a-f]+)"', m.group(1).decode()) if m else []
+    m = COMMENT_RE.search(data, max(0, data.rfind(b"<!-- " + BLOCKS.encode())))
+    return m.group(1).decode().split() if m else []
+
+
+def assemble(doc: Document, old: bytes, fresh: bytes, fresh_digests: list[str]) -> bytes:
+    """``doc`` from the entries ``old`` holds and ``fresh`` (a render of ``doc`` with only the
+    entries named by ``fresh_digests``, in that order). ValueError when ``old`` does not hold
+    what its comment lists (a damaged file): the caller then renders the document whole."""
+    order = [r.digest for r in doc.refs]
+    _, blocks, _ = _split(old, doc.format)
+    known = dict(zip(_stored(old, doc.format)[1:], blocks, strict=True))
+    head, fresh_blocks, tail = _split(fresh, doc.format)
+    new = dict(zip(fresh_digests, fresh_blocks, strict=True))
+    joiner = b",\n" if doc.format == "json" else b""
+    return head + joiner.join(new[d] if d in new else known[d] for d in order) + tail
+
+
+def _split(data: bytes, fmt: str) -> tuple[bytes, list[bytes], bytes]:
+    """Head, entries, tail of a file (ValueError: not laid out as this module expects)."""
+    if fmt == "json":
+        start, end = data.index(JSON_ITEMS) + len(JSON_ITEMS), data.rindex(JSON_END)
+        return data[:start], data[start:end].split(b",\n") if end > start else [], data[end:]
+    end = data.rindex(CLOSE[fmt])
+    start = data.find(OPEN[fmt], 0, end)
+    if start < 0:
+        return data[:end], [], data[end:]
+    body = data[start:end]
+    return data[:start], [OPEN[fmt] + b for b in body.split(OPEN[fmt])[1:]], data[end:]

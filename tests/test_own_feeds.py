@@ -1,0 +1,458 @@
+"""Feeds of your own ([[feeds]]): settings, the sample by hand, generated histories against an oracle,
+the OPML list, the status in titles, BibTeX, and `digest2feed feeds`."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import feedparser
+import listparser
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from pybtex.database import parse_string
+
+from conftest import FIXTURES, SAMPLE, mtimes, need_tool, run_cli, snapshot
+from digest2feed.digest import parse_digest
+from digest2feed.merge import entries as entries_of
+from digest2feed.merge import merge
+from digest2feed.state import read_state
+from digestgen import CERTS, NAMES, WORDS, history
+
+BASE = "https://feeds.example.org/tmlr/"
+ISSUE_CONFIG = """
+[[feeds]]
+name = "privacy"                 # folder: output/privacy/
+title = "TMLR: differential privacy"
+match = ["differential privacy", "DP-SGD"]   # phrases in title or abstract
+exclude = ["federated"]
+authors = ["Joelle Pineau"]
+status = ["accepted", "certified"]            # rungs: submitted, accepted, certified
+certifications = ["Featured Certification"]
+"""
+# One key at a time on the same sample, each checked by hand against examples/weekly-2023-04-30.txt.
+BY_KEY = """
+[[feeds]]
+name = "dp"
+match = ["differential privacy", "DP-SGD"]
+exclude = ["federated"]
+[[feeds]]
+name = "dp-accepted"
+match = ["differential privacy", "DP-SGD"]
+status = ["accepted", "certified"]
+[[feeds]]
+name = "pineau"
+authors = ["Joëlle PINEAU"]
+[[feeds]]
+name = "finding"
+match = ["equilibrium ﬁnding"]
+[[feeds]]
+name = "latex"
+match = ["\\\\emph{output-specific} $(\\\\varepsilon,\\\\delta)$-DP"]
+[[feeds]]
+name = "privat"
+match = ["differentially privat"]
+"""
+F = "https://openreview.net/forum?id="
+
+
+def ids(path: Path) -> list[str]:
+    if path.suffix == ".json":
+        return [item["id"] for item in json.loads(path.read_text())["items"]]
+    feed = feedparser.parse(path.read_bytes())
+    assert feed.bozo == 0, path
+    return [e.id for e in feed.entries]
+
+
+def configure(folder: Path, text: str, extra: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = folder / "digest2feed.toml"
+    cfg.write_text(f'base_url = "{BASE}"\n{extra}\n{text}', encoding="utf-8")
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("own")
+    out = tmp / "out"
+    r = run_cli("update", SAMPLE, "-c", configure(tmp, ISSUE_CONFIG + BY_KEY), "-o", out)
+    assert (r.code, r.err) == (0, "")
+    return out
+
+
+# --- the sample, by hand ---------------------------------------------------------------------------
+
+
+def test_the_issue_config_on_the_sample_is_a_valid_empty_feed(sample):
+    # All keys at once: an accepted DP paper by Joelle Pineau with a Featured Certification. The sample
+    # has no certification at all, so nothing matches; every format is still a valid feed.
+    for name in ("atom.xml", "rss.xml", "feed.json"):
+        assert ids(sample / "privacy" / name) == []
+    feed = feedparser.parse((sample / "privacy" / "atom.xml").read_bytes()).feed
+    assert feed.title == "TMLR: differential privacy"
+    assert {(link.rel, link.href) for link in feed.links} >= {("self", BASE + "privacy/atom.xml")}
+    assert json.loads((sample / "privacy" / "feed.json").read_text())["feed_url"] == BASE + "privacy/feed.json"
+
+
+def test_each_key_on_the_sample_selects_the_papers_found_by_hand(sample):
+    expected = {
+        # "differential privacy" in the abstracts of OarsigVib0 (line 30) and Cj6pLclmwT (line 86), "DP-SGD" in
+        # l4Jcxs0fpC (line 126); "differentially private" is another word. The one "federated" paper has no DP.
+        "dp": ["OarsigVib0#accepted", "Cj6pLclmwT#accepted", "l4Jcxs0fpC#submitted"],
+        "dp-accepted": ["OarsigVib0#accepted", "Cj6pLclmwT#accepted"],
+        "pineau": ["JkIH4MeOc3#accepted"],  # "Joelle Pineau" (line 18), matched from "Joëlle PINEAU"
+        "finding": ["t1kKoTSWwp#submitted"],  # the ligature folds: "Offline Equilibrium Finding" (lines 97, 99)
+        "latex": ["l4Jcxs0fpC#submitted"],  # LaTeX matched as written (line 128)
+        "privat": [],  # whole words only: "privat" is not "private"
+    }
+    main = ids(sample / "atom.xml")
+    for name, want in expected.items():
+        got = ids(sample / name / "atom.xml")
+        assert got == [F + w for w in want], name
+        assert ids(sample / name / "rss.xml") == ids(sample / name / "feed.json") == got, name
+        assert got == [i for i in main if i in got]  # the main feed's ids, in its order
+
+
+def test_a_custom_feed_follows_the_retention_window(tmp_path):
+    r = run_cli("update", SAMPLE, "-c", configure(tmp_path, BY_KEY), "-o", tmp_path / "out", "--max-entries", "2")
+    assert r.code == 0, r.err
+    assert ids(tmp_path / "out" / "dp" / "atom.xml") == [F + "OarsigVib0#accepted", F + "Cj6pLclmwT#accepted"]
+
+
+def test_a_custom_feed_follows_the_ladder(tmp_path):
+    # Constructed fixture: a certification digest for Sparse Maps (AbCdEf1234) after the sample.
+    cfg = configure(tmp_path, '[[feeds]]\nname = "featured"\ncertifications = ["featured"]\n'
+                    '[[feeds]]\nname = "new"\nstatus = ["submitted"]\nmatch = ["sparse"]\n')  # fmt: skip
+    out = tmp_path / "out"
+    assert run_cli("update", SAMPLE, "-c", cfg, "-o", out).code == 0
+    assert ids(out / "featured" / "atom.xml") == []
+    assert run_cli("update", FIXTURES / "certifications-2024-03-10.txt", "-c", cfg, "-o", out).code == 0
+    assert ids(out / "featured" / "atom.xml") == [F + "AbCdEf1234#certified"]
+    title = feedparser.parse((out / "featured" / "atom.xml").read_bytes()).entries[0].title
+    assert title == "Certified (Featured, Survey): Sparse Maps: A Study of Things"
+
+
+BAD = [
+    ('[[feeds]]\nname = "x"\nmacth = ["a"]\n', "unknown setting 'feeds[1].macth' (did you mean 'feeds[1].match'?)"),
+    ('[[feeds]]\nname = "x"\nmatch = []\n',
+     "feeds[1].match (x) must be a non-empty list of non-empty strings (got [])"),
+    ('[[feeds]]\nname = "../up"\n', "feeds[1].name must be a folder name"),
+    ('[[feeds]]\nname = "Privacy"\n', "feeds[1].name must be a folder name"),
+    ('[[feeds]]\nname = "archive"\n', "feeds[1].name 'archive' is taken by a built-in folder"),
+    ('[[feeds]]\nname = "accepted"\n', "feeds[1].name 'accepted' is taken by a built-in folder"),
+    ('[[feeds]]\nname = "a"\nstatus = ["published"]\n', "feeds[1].status (a) must be drawn from submitted, accepted"),
+    ('[[feeds]]\nname = "a"\n[[feeds]]\nname = "a"\n', "feeds[2].name 'a' is used by another feed"),
+    ('[[feeds]]\nname = "a"\nauthors = "Ada"\n', "feeds[1].authors (a) must be a non-empty list"),
+    ('feeds = "a"\n', "feeds must be an array of tables"),
+]
+
+
+@pytest.mark.parametrize(("toml", "message"), BAD)
+def test_a_bad_feed_table_is_one_line_naming_the_file_and_key(tmp_path, toml, message):
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(toml, encoding="utf-8")
+    r = run_cli("update", SAMPLE, "-c", cfg, "-o", tmp_path / "out")
+    assert r.code == 1
+    assert r.err.count("\n") == 1 and r.err.startswith(f"digest2feed: {cfg}: ")
+    assert message in r.err
+    assert not (tmp_path / "out").exists()
+
+
+# --- generated histories against an oracle ------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def has(phrase: str, text: str) -> bool:
+    """Whole-word phrase search by word lists: another way than the regex the program uses."""
+    words, want = re.findall(r"\w+", fold(text)), re.findall(r"\w+", fold(phrase))
+    return any(words[i : i + len(want)] == want for i in range(len(words) - len(want) + 1))
+
+
+def oracle(feed: dict, texts: list[str], limit: int) -> list[str]:
+    state = merge({}, [parse_digest(t, "gen") for t in texts])
+    current = [e for rec in state.values() for e in entries_of(rec) if e.current]
+
+    def keep(e) -> bool:
+        text = e.title + "\n" + (e.abstract or "")
+        return (
+            all(not has(p, text) for p in feed.get("exclude", []))
+            and (not feed.get("match") or any(has(p, text) for p in feed["match"]))
+            and (not feed.get("authors") or any(has(p, a) for p in feed["authors"] for a in e.authors))
+            and (not feed.get("status") or e.rung.slug in feed["status"])
+            and (not feed.get("certifications") or any(has(p, c) for p in feed["certifications"]
+                                                       for c in e.certifications))
+        )  # fmt: skip
+
+    chosen = sorted((e for e in current if keep(e)), key=lambda e: (e.forum_id, e.rung))
+    chosen.sort(key=lambda e: e.published, reverse=True)
+    return [e.id for e in chosen[:limit]]
+
+
+def phrases(pool: list[str], most: int = 2) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(pool), min_size=1, max_size=most, unique=True)
+
+
+AUTHORS = [*NAMES, "Zoe Angstrom", "ZHANG", "jose nunez", "Turing"]
+FEED = st.fixed_dictionaries(
+    {},
+    optional={
+        "match": phrases([*WORDS, "neural networks", "policy gradient", "88\\%"]),
+        "exclude": phrases(WORDS, 1),
+        "authors": phrases(AUTHORS),
+        "status": phrases(["submitted", "accepted", "certified"], 3),
+        "certifications": phrases([*CERTS, "Featured", "survey"]),
+    },
+)
+FEEDS = st.lists(FEED, min_size=1, max_size=3)
+
+
+def toml(feeds: list[dict]) -> str:
+    out = []
+    for i, feed in enumerate(feeds):
+        out.append(f'[[feeds]]\nname = "f{i}"')
+        out += [f"{key} = {json.dumps(values, ensure_ascii=False)}" for key, values in feed.items()]
+    return "\n".join(out) + "\n"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    first=FEEDS,
+    then=FEEDS,
+    cuts=st.tuples(st.integers(1, 4), st.integers(4, 7)),
+    limit=st.integers(1, 12),
+)
+def test_custom_feeds_hold_exactly_the_matching_papers(tmp_path_factory, seed, first, then, cuts, limit):
+    tmp = tmp_path_factory.mktemp("gen")
+    texts = [text for _, text in history(8, 5, random.Random(seed))]
+    paths = []
+    for i, text in enumerate(texts):
+        paths.append(tmp / f"d{i}.txt")
+        paths[-1].write_text(text, encoding="utf-8")
+    out, opts = tmp / "out", ["--max-entries", str(limit)]
+    a, b = configure(tmp / "a", toml(first)), configure(tmp / "b", toml(then))
+    # Three runs: filters A; then other filters B (every stored bit is stale); then B again (bits reused).
+    assert run_cli("update", *paths[: cuts[0]], "-c", a, "-o", out, *opts).code == 0
+    assert run_cli("update", *paths[cuts[0] : cuts[1]], "-c", b, "-o", out, *opts).code == 0
+    assert run_cli("update", *paths[cuts[1] :], "-c", b, "-o", out, *opts).code == 0
+    for i, feed in enumerate(then):
+        assert ids(out / f"f{i}" / "atom.xml") == oracle(feed, texts, limit), feed
+    # A feed dropped from the settings keeps its last files (digest2feed deletes no feed): set them aside.
+    dropped = {f"f{i}" for i in range(len(then), len(first))}
+    incremental = {path: data for path, data in snapshot(out).items() if path.split("/")[0] not in dropped}
+    # The same as regenerating everything from the state, and as one run of every digest in reverse order.
+    assert run_cli("update", "-c", b, "-o", out, *opts).code == 0
+    assert {p: d for p, d in snapshot(out).items() if p.split("/")[0] not in dropped} == incremental
+    once = tmp / "once"
+    assert run_cli("update", *reversed(paths), "-c", b, "-o", once, *opts).code == 0
+    assert snapshot(once) == incremental
+
+
+def test_a_rerun_with_custom_feeds_writes_nothing(tmp_path):
+    cfg, out = configure(tmp_path, BY_KEY), tmp_path / "out"
+    assert run_cli("update", SAMPLE, "-c", cfg, "-o", out).code == 0
+    before, times = snapshot(out), mtimes(out)
+    r = run_cli("update", SAMPLE, "-c", cfg, "-o", out, "-v")
+    assert r.code == 0 and "files written: 0" in r.out
+    assert snapshot(out) == before and mtimes(out) == times
+
+
+# --- listed everywhere -------------------------------------------------------------------------------
+
+
+def test_feeds_opml_lists_every_feed(sample):
+    tree = etree.parse(str(sample / "feeds.opml"))
+    root = tree.getroot()
+    assert root.tag == "opml" and root.get("version") == "2.0"
+    assert root.findtext("head/title") == "TMLR papers"
+    assert root.findtext("head/dateModified") == "Sun, 30 Apr 2023 12:00:00 +0000"
+    folders = ["", "accepted/", "submissions/", "certified/", "privacy/", "dp/", "dp-accepted/", "pineau/",
+               "finding/", "latex/", "privat/"]  # fmt: skip
+    outlines = root.findall("body/outline")
+    assert [o.get("xmlUrl") for o in outlines] == [f"{BASE}{f}atom.xml" for f in folders]
+    assert {o.get("type") for o in outlines} == {"rss"}
+    assert outlines[4].get("text") == outlines[4].get("title") == "TMLR: differential privacy"
+    parsed = listparser.parse((sample / "feeds.opml").read_bytes())
+    assert parsed.bozo == 0 and [f.url for f in parsed.feeds] == [f"{BASE}{f}atom.xml" for f in folders]
+
+
+def test_newsboat_imports_feeds_opml(sample, tmp_path):
+    newsboat = need_tool("newsboat")
+    urls = tmp_path / "urls"
+    cmd = [newsboat, "-u", str(urls), "-c", str(tmp_path / "cache.db"), "-i", str(sample / "feeds.opml")]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60, env={"HOME": str(tmp_path), "PATH": "/usr/bin"})
+    listed = [etree.parse(str(sample / "feeds.opml")).getroot().findall("body/outline")]
+    assert urls.read_text().split() == [o.get("xmlUrl") for o in listed[0]]
+
+
+def test_the_page_lists_every_feed_and_chromium_renders_it(sample, tmp_path):
+    from test_page import render  # skips the module's tests where Chromium is missing
+
+    need_tool("chromium")
+    dom = render(sample / "index.html", tmp_path)
+    rows = dom.xpath("//table[@class='feeds']/tbody/tr")
+    assert [r.xpath("string(th)") for r in rows] == [
+        "All papers", "Accepted", "New submissions", "Certified", "TMLR: differential privacy",
+        "TMLR papers: dp", "TMLR papers: dp-accepted", "TMLR papers: pineau", "TMLR papers: finding",
+        "TMLR papers: latex", "TMLR papers: privat",
+    ]  # fmt: skip
+    hrefs = dom.xpath("//head/link[@rel='alternate']/@href")
+    assert len(hrefs) == 11 * 3 and sorted(hrefs) == sorted(dom.xpath("//table[@class='feeds']//a/@href"))
+    assert BASE + "privacy/feed.json" in hrefs
+    assert dom.xpath("//nav//a[@type='text/x-opml']/@href") == [BASE + "feeds.opml"]
+    cite = dom.xpath("//article[.//h3/a[contains(@href,'JkIH4MeOc3')]]//details[summary='BibTeX']/pre")
+    assert cite[0].text_content().startswith("@article{\nsatija2023group,\n")
+
+
+# --- the status in the title, BibTeX ---------------------------------------------------------------
+
+
+GROUP_FAIRNESS = """@article{
+satija2023group,
+title={Group Fairness in Reinforcement Learning},
+author={Harsh Satija and Alessandro Lazaric and Matteo Pirotta and Joelle Pineau},
+journal={Transactions on Machine Learning Research},
+issn={2835-8856},
+year={2023},
+url={https://openreview.net/forum?id=JkIH4MeOc3},
+note={}
+}"""
+
+
+def test_bibtex_in_openreview_form_in_every_format(sample):
+    atom = feedparser.parse((sample / "atom.xml").read_bytes())
+    entry = next(e for e in atom.entries if e.id == F + "JkIH4MeOc3#accepted")
+    assert f"<pre>{GROUP_FAIRNESS}</pre>" in entry.content[0].value
+    item = next(i for i in json.loads((sample / "feed.json").read_text())["items"] if "JkIH4MeOc3" in i["id"])
+    assert item["content_text"].endswith("\n\n" + GROUP_FAIRNESS)
+    rss = feedparser.parse((sample / "rss.xml").read_bytes())
+    assert GROUP_FAIRNESS in next(e for e in rss.entries if "JkIH4MeOc3" in e.id).description
+    # Submissions have no BibTeX: OpenReview gives none for a paper under review.
+    sub = next(e for e in atom.entries if e.id == F + "t1kKoTSWwp#submitted")
+    assert "@article" not in sub.content[0].value
+    # Every BibTeX entry of the sample parses, with the key and fields OpenReview builds.
+    keys = {}
+    for e in atom.entries:
+        m = re.search(r"<pre>(.*?)</pre>", e.content[0].value, re.S)
+        if m:
+            db = parse_string(m.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"), "bibtex")
+            (key,) = db.entries
+            keys[e.id.split("=")[1]] = key
+    assert keys == {
+        "JkIH4MeOc3#accepted": "satija2023group",
+        "OarsigVib0#accepted": "lalanne2023on",  # Clément Lalanne, folded; "On" is kept, as OpenReview keeps "A"
+        "B4J40x7NjA#accepted": "schmier2023positive",
+        "s9efQF3QW1#accepted": "li2023uncovering",
+        "qxrwt6F3sf#accepted": "haddouche2023pacbayes",
+        "Sb6p5mcefw#accepted": "kozachkov2023generalization",
+        "Cj6pLclmwT#accepted": "mehta2023differentially",
+    }
+
+
+def test_bibtex_of_awkward_titles_and_names_stays_valid():
+    from datetime import UTC, datetime
+
+    from digest2feed.model import Entry, Rung, Sighting
+    from digest2feed.render.bibtex import entry
+
+    at = datetime(2024, 3, 10, 12, tzinfo=UTC)
+    titles = ["A {Broken} } Title", "50% of $\\epsilon$ & {Friends} #1", "Cost $5 per {GPU", "GOPlan: Goal"]
+    for title in titles:
+        e = Entry("AbCdEf1234", Rung.CERTIFIED, title, ("Søren Kierkegaard", "Zoë Ångström"), None,
+                  (("Featured Certification", at),), ((Rung.CERTIFIED, at),), at, at, True,
+                  Sighting(at, title))  # fmt: skip
+        text = entry(e)
+        (key,) = parse_string(text, "bibtex").entries
+        fields = parse_string(text, "bibtex").entries[key].fields
+        assert key == "kierkegaard2024" + re.sub("[^a-z]", "", title.split()[0].lower())
+        assert fields["note"] == "Featured Certification" and fields["year"] == "2024"
+        assert text.count("{") == text.count("}")
+    assert "title={{GOP}lan: Goal}" in text
+    assert "author={S{\\o}ren Kierkegaard and Zo{\\\"e} {\\r{A}}ngstr{\\\"o}m}" in text
+
+
+def test_status_in_titles_can_be_turned_off_and_the_state_keeps_plain_titles(tmp_path):
+    plain = "Group Fairness in Reinforcement Learning"
+    for setting, shown in (("true", "Accepted: " + plain), ("false", plain)):
+        out = tmp_path / setting
+        cfg = configure(tmp_path / f"c{setting}", BY_KEY, f"status_in_title = {setting}")
+        assert run_cli("update", SAMPLE, "-c", cfg, "-o", out).code == 0
+        for path in (out / "atom.xml", out / "pineau" / "atom.xml", out / "rss.xml"):
+            assert feedparser.parse(path.read_bytes()).entries[0].title == shown, path
+        items = json.loads((out / "feed.json").read_text())["items"]
+        assert items[0]["title"] == shown and items[0]["_digest2feed"]["title"] == plain
+        assert read_state(out)["JkIH4MeOc3"].sightings[0][1].title == plain
+    assert json.loads(run_cli("parse", SAMPLE, "--json").out)["digests"][0]["papers"][0]["title"] == plain
+
+
+# --- digest2feed feeds -------------------------------------------------------------------------------
+
+
+def test_feeds_command_shows_each_feed_from_the_state(sample, tmp_path):
+    before = mtimes(sample)
+    cfg = configure(tmp_path, BY_KEY + '[[feeds]]\nname = "rl"\nmatch = ["reinforcement learning"]\n')
+    r = run_cli("feeds", "-o", sample, "-c", cfg)
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0] == "./  TMLR papers: 24 entries"
+    assert "pineau/  TMLR papers: pineau: 1 entry" in lines
+    at = lines.index("dp-accepted/  TMLR papers: dp-accepted: 2 entries")
+    assert lines[at + 1 : at + 3] == [
+        "  2023-04-30  Accepted: On the Statistical Complexity of Estimation and Testing under Privacy Constraints",
+        "  2023-04-30  Accepted: Differentially Private Image Classification from Features",
+    ]
+    # A filter the state has never seen is evaluated from the state: "reinforcement learning" is in the titles or
+    # abstracts of JkIH4MeOc3, t1kKoTSWwp, 0XBuaxqEcG, XRpt5JYF8m and A6IjcbMcOC (checked with grep -i).
+    doc = json.loads(run_cli("feeds", "-o", sample, "-c", cfg, "--json").out)["feeds"]
+    rl = next(f for f in doc if f["folder"] == "rl")
+    assert rl["entries"] == 5 and rl["files"] == ["rl/atom.xml", "rl/rss.xml", "rl/feed.json"]
+    assert [n["id"] for n in rl["newest"]] == [F + "JkIH4MeOc3#accepted", F + "t1kKoTSWwp#submitted",
+                                               F + "0XBuaxqEcG#submitted"]  # fmt: skip
+    assert rl["newest"][0]["title"] == "Group Fairness in Reinforcement Learning"
+    assert mtimes(sample) == before and not (sample / "rl").exists()  # read only
+
+
+def test_feeds_command_errors(tmp_path):
+    r = run_cli("feeds", "-o", tmp_path / "none")
+    assert r.code == 1 and r.err == f"digest2feed: {tmp_path / 'none' / 'atom.xml'}: no feeds here yet" \
+        " (run `digest2feed update` first)\n"  # fmt: skip
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[[feeds]]\nname = "archive"\n')
+    r = run_cli("feeds", "-c", cfg)
+    assert r.code == 1 and "feeds[1].name 'archive' is taken" in r.err
+
+
+def test_a_damaged_subscription_file_is_rendered_whole(tmp_path):
+    # Re-rendered files reuse the entries they hold (render/splice.py); one that no longer holds what its
+    # closing comment lists (here an item line doubled by hand) is rendered from the state instead.
+    cfg, out, once = configure(tmp_path, BY_KEY), tmp_path / "out", tmp_path / "once"
+    certs = FIXTURES / "certifications-2024-03-10.txt"
+    assert run_cli("update", certs, "-c", cfg, "-o", out).code == 0
+    rss = out / "rss.xml"
+    rss.write_bytes(rss.read_bytes().replace(b"    <item>\n", b"    <item>\n    <item>\n", 1))
+    assert run_cli("update", SAMPLE, "-c", cfg, "-o", out).code == 0
+    assert run_cli("update", certs, SAMPLE, "-c", cfg, "-o", once).code == 0
+    assert snapshot(out) == snapshot(once)
+
+
+def test_every_subscription_file_can_give_its_entries_back(sample):
+    # What lets a run render only new entries (render/splice.py): each non-state subscription file splits
+    # into exactly the entries its closing comment lists, in every format.
+    from digest2feed.render import splice
+
+    for folder in ("", "accepted/", "dp/", "privacy/"):
+        for name, fmt in (("atom.xml", "atom"), ("rss.xml", "rss"), ("feed.json", "json")):
+            if (folder, fmt) == ("", "atom"):
+                continue  # the state file is always rendered whole
+            data = (sample / folder / name).read_bytes()
+            listed, (_, blocks, _) = splice._stored(data, fmt), splice._split(data, fmt)
+            assert len(listed) - 1 == len(blocks) == len(ids(sample / folder / name)), folder + name
