@@ -119,6 +119,36 @@ def test_unmatched_dollars_and_openers_are_text(text):
     assert not maths(root) and root.find("code") is None
 
 
+def test_a_failed_search_for_one_closer_does_not_hide_a_later_span():
+    # "$$$$" opens display math twice with nothing inside; the search for a closing "$$" runs
+    # to the end and fails; the inline span after it must still be found (checked by hand:
+    # "${\\$}$" opens before "{" and closes after "}" before "\\emph", so it is math).
+    text = "a $$$${\\$}$\\emph{"
+    assert [(body, display) for _, body, display in math.split(text)] == [
+        (None, False), ("{\\$}", False), (None, False)
+    ]
+    assert "".join(span for span, _, _ in math.split(text)) == text
+
+
+def test_many_spans_split_in_linear_time():
+    # Not a timing test: a scanner made anew per span searched the whole rest of the text
+    # for a delimiter it lacks; count the characters the searches visit instead.
+    visited = 0
+    find = str.find
+
+    class Counting(str):
+        def find(self, sub, start=0, *rest):
+            nonlocal visited
+            i = find(self, sub, start, *rest)
+            visited += (len(self) if i < 0 else i) - start
+            return i
+
+    n = 20_000
+    pieces = math.split(Counting("word $x<1$ " * n))
+    assert len(pieces) == 2 * n + 1
+    assert visited < 10 * len("word $x<1$ ") * n
+
+
 def test_escaped_dollar_and_percent_are_characters():
     assert math.html(r"We pay \$5 for 88\% of it \& \_ more") == "We pay $5 for 88% of it &amp; _ more"
 

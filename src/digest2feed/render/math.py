@@ -86,6 +86,7 @@ def split(text: str) -> list[tuple[str, str | None, bool]]:
     prose = pos = 0
     failed: dict[str, int] = {}  # closer → a start from which it was not found (nor will be later)
     tokens = _Tokens(text)
+    closing = _Tokens(text)  # shared by the closers' searches while their starts only grow
     while (start := tokens.next(pos)) >= 0:
         tok = tokens.at(start)
         after = start + len(tok)
@@ -99,7 +100,9 @@ def split(text: str) -> list[tuple[str, str | None, bool]]:
         else:  # any other escaped character is prose
             pos = after
             continue
-        end = -1 if failed.get(closer, len(text) + 1) <= after else _close(text, after, closer)
+        if after < closing.pos:  # a retry behind an earlier search: its findings do not hold here
+            closing = _Tokens(text)
+        end = -1 if failed.get(closer, len(text) + 1) <= after else _close(closing, after, closer)
         if end < 0:
             failed[closer] = min(failed.get(closer, after), after)
             pos = start + 1  # "$$" unmatched: its second "$" may still open inline math
@@ -121,12 +124,14 @@ class _Tokens:
     """Where the next backslash pair or dollar run starts, by ``str.find`` (a regex search
     over every character cost more than the rest of the page); ``pos`` must only grow."""
 
-    __slots__ = ("text", "dollar", "slash")
+    __slots__ = ("text", "dollar", "slash", "pos")
 
     def __init__(self, text: str) -> None:
         self.text, self.dollar, self.slash = text, -2, -2  # -2: not looked for yet; -1: none left
+        self.pos = 0  # the last start asked for
 
     def next(self, pos: int) -> int:
+        self.pos = pos
         if -1 != self.dollar < pos:
             self.dollar = self.text.find("$", pos)
         if -1 != self.slash < pos:
@@ -143,9 +148,13 @@ class _Tokens:
         return "$$" if text.startswith("$$", i) else "$"
 
 
-def _close(text: str, pos: int, closer: str) -> int:
-    """The end of the first ``closer`` token at or after ``pos``, or -1."""
-    tokens = _Tokens(text)
+def _close(tokens: _Tokens, pos: int, closer: str) -> int:
+    """The end of the first ``closer`` token at or after ``pos``, or -1.
+
+    ``tokens`` is shared by the calls of one ``split`` while their ``pos`` only grows: a fresh
+    scanner per span searched to the end of the text again for a delimiter it lacks, which
+    made a 10 MB abstract of a million spans quadratic (118 s)."""
+    text = tokens.text
     while (i := tokens.next(pos)) >= 0:
         tok = tokens.at(i)
         if closer == "$":
