@@ -26,5 +26,12 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
 
+# Exactly what digest2feed wrote in output/: every file ending with its fingerprint (the
+# rule of render/stamp.py, which also keeps it from overwriting your files), its dot files
+# (lock, pending marker, IMAP checkpoint, temporaries), then the folders left empty.
+STAMP_RE := (<!-- digest2feed |"fingerprint": ")[0-9a-f]{64}
 clean:
-	rm -rf $(VENV) output/*.xml output/*.json output/*.html output/accepted output/submissions output/certified output/archive
+	rm -rf $(VENV)
+	[ ! -d output ] || find output -type f \( -name '.digest2feed.*' -o -name '*.d2f-tmp' \) -delete
+	[ ! -d output ] || find output -type f -exec sh -c 'tail -c 256 "$$1" | grep -Eq "$$0"' '$(STAMP_RE)' {} \; -delete
+	[ ! -d output ] || find output -mindepth 1 -type d -empty -delete

@@ -49,12 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="INPUT",
         help="digest text, saved page, .eml, mbox, Maildir, folder, imaps://USER@HOST/FOLDER, or - for stdin; "
-        "none: the inputs setting, or, without one, regenerate every output from the state",
+        "none: the inputs setting, or, without one, regenerate every output from the state "
+        "(refused, exit 1, when DIR holds no atom.xml yet)",
     )
     up.add_argument(
         "--regenerate",
         action="store_true",
-        help="read no input (not even the inputs setting): regenerate every output from the state",
+        help="read no input (not even the inputs setting): regenerate every output from the state "
+        "(refused, exit 1, when DIR holds no atom.xml yet)",
     )
     up.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
     up.add_argument(
@@ -77,14 +79,18 @@ def _parser() -> argparse.ArgumentParser:
         "-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)"
     )
     fe.add_argument("--json", action="store_true", help="print one JSON document")
+    for command in sub.choices.values():  # a usage error shows the usage of the command it is about
+        command.set_defaults(usage_error=command.error)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        args.usage_error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "update" and args.regenerate and args.inputs:
-        parser.error("--regenerate reads no input: give INPUTs or --regenerate, not both")
+        args.usage_error("--regenerate reads no input: give INPUTs or --regenerate, not both")
     try:
         return {"parse": _parse, "update": _update, "feeds": _feeds}[args.command](args)
     except BrokenPipeError:  # `digest2feed parse ... | head`: the reader left, which is fine
@@ -194,8 +200,17 @@ def _update(args: argparse.Namespace) -> int:
     except SettingsError as e:
         for line in e.lines:
             _err(line)
+        if e.known:  # the log file, if its own setting was good, still hears of the failure
+            _log(e.known.log_file, args.inputs or ([] if args.regenerate else list(e.known.inputs)), e.lines)
         return 2 if e.usage else 1
     names = args.inputs or ([] if args.regenerate else list(settings.inputs))
+    if not names and not (settings.output / "atom.xml").is_file():
+        # A mistyped -o or a cron job in the wrong folder: publishing empty feeds would hide it.
+        unread = "" if args.regenerate else ", and no INPUT and no `inputs` setting to read"
+        problem = f"{settings.output / 'atom.xml'}: no feeds here to regenerate{unread}; nothing was written"
+        _err(f"{problem} (check -o and the working folder)")
+        _log(settings.log_file, names, problems=[problem])
+        return 1
     try:
         with _progress_bar() as progress:
             report = update(settings, names, sys.stdin.buffer, progress)

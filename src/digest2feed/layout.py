@@ -102,6 +102,8 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
     docs: dict[str, Document] = {}
     memberships = fingerprint(settings.feeds)
     newest = max((e.updated for e in every), default=TMLR_START)  # never "now": an empty view still has a stable date
+    # Every feed's alternate link (and OPML's htmlUrl): our page, but only where one is written.
+    page_url = settings.base_url if settings.base_url and settings.html else JOURNAL_URL
 
     def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Ref], **extra) -> None:
         docs[path] = Document(
@@ -112,7 +114,7 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             refs=tuple(entries),
             feed_id=_feed_id(settings, path),
             self_url=settings.base_url + path if settings.base_url else None,
-            alternate_url=settings.base_url or JOURNAL_URL,
+            alternate_url=page_url,
             updated=max((e.updated for e in entries), default=newest),
             math=settings.math,
             status_titles=settings.status_in_title,

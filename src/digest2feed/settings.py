@@ -20,11 +20,12 @@ CONFIG_NAME = "digest2feed.toml"
 
 class SettingsError(ValueError):
     """Bad settings: ``lines`` are what the user sees, one per problem. ``usage`` marks a bad
-    command-line flag value, which is wrong usage (exit 2) rather than a bad file (exit 1)."""
+    command-line flag value, which is wrong usage (exit 2) rather than a bad file (exit 1).
+    ``known`` holds every value that was good (from ``load``): its ``log_file`` still gets the failure."""
 
-    def __init__(self, lines: list[str], usage: bool = False) -> None:
+    def __init__(self, lines: list[str], usage: bool = False, known: Settings | None = None) -> None:
         super().__init__("\n".join(lines))
-        self.lines, self.usage = lines, usage
+        self.lines, self.usage, self.known = lines, usage, known
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,13 @@ def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
         problems = [f"{path}: {line}" for line in unknown(values, KNOWN)]
         settings = _apply(settings, {k: v for k, v in values.items() if k in KNOWN}, str(path), problems)
         if problems:
-            raise SettingsError(problems)
+            raise SettingsError(problems, known=settings)
     problems = []
     for name, value in flags.items():
         if value is not None:
             settings = _apply(settings, {name: value}, "--" + name.replace("_", "-"), problems)
     if problems:
-        raise SettingsError(problems, usage=True)
+        raise SettingsError(problems, usage=True, known=settings)
     return settings
 
 

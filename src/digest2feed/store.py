@@ -7,7 +7,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 LOCK_NAME = ".digest2feed.lock"
@@ -57,7 +57,7 @@ def foreign(folder: Path, rels: Iterable[str], ours: Callable[[Path], bool]) -> 
 def locked(folder: Path) -> Iterator[None]:
     """Serialise runs on one folder. flock dies with its process: a killed run leaves no stale lock."""
     make_folder(folder)
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)  # ours alone: nobody else opens it
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -121,6 +121,7 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
         os.replace(tmp, folder / rel)
     removed = [rel for rel in stale if _remove(folder / rel)]
     _sync_dirs({(folder / rel).parent for rel in [*changed, *removed]} | {folder})
+    _remove_emptied({(folder / rel).parent for rel in removed} - {folder})
     marker.unlink()
     _sync_dirs({folder})
     return changed + removed
@@ -143,6 +144,14 @@ def _remove(path: Path) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def _remove_emptied(folders: set[Path]) -> None:
+    """Folders whose last file a run removed (all archives back in a wider window). Only
+    after the removals are durable, and only if empty: rmdir refuses a folder with anything in it."""
+    for d in folders:
+        with suppress(OSError):
+            d.rmdir()
 
 
 def _sync_dirs(folders: set[Path]) -> None:
