@@ -456,3 +456,70 @@ def test_every_subscription_file_can_give_its_entries_back(sample):
             data = (sample / folder / name).read_bytes()
             listed, (_, blocks, _) = splice._stored(data, fmt), splice._split(data, fmt)
             assert len(listed) - 1 == len(blocks) == len(ids(sample / folder / name)), folder + name
+
+
+# --- combinations the issues did not test together (added by the outside review) ------------------------
+
+
+def combo_digest(folder: Path) -> Path:
+    """Constructed: an accepted paper with TeX in its title and abstract, and a submission whose
+    words only *contain* the filter's phrase and name ("Paragraph", "Subgraph", "Ashlee")."""
+    from datetime import date
+
+    from digestgen import Item, digest_text
+
+    text = digest_text(
+        date(2024, 3, 3),
+        accepted=[Item("CoMbOaCc01", "Graph bounds for $\\alpha$-mixing", ("Ada Lee",), "We show $x^2 < 1$ here.")],
+        submitted=[Item("CoMbOsUb02", "Paragraph vectors", ("Eli Ashlee",), "Subgraph-free $\\beta$ text.")],
+    )
+    path = folder / "combo.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+COMBO = """
+[[feeds]]
+name = "graphs"
+match = ["graph"]
+[[feeds]]
+name = "lee"
+authors = ["Lee"]
+"""
+
+
+def entry_parts(path: Path) -> list[tuple[str, str, str]]:
+    """(id, title, content) of each Atom entry, read with lxml: the content's markup as written."""
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = etree.fromstring(path.read_bytes())
+    keys = ("id", "title", "content")
+    return [tuple(e.findtext(f"a:{k}", namespaces=ns) for k in keys) for e in root.findall("a:entry", ns)]
+
+
+def test_own_feeds_with_mathml_and_plain_titles_then_switched_back(tmp_path):
+    """[[feeds]] + math = "mathml" + status_in_title = false in one run; then the other choices on
+    the same folder, which must give exactly the bytes a fresh folder gets (no entry reused from
+    the files written under the first choices)."""
+    digest = combo_digest(tmp_path)
+    out = tmp_path / "out"
+    cfg = configure(tmp_path / "c1", COMBO, 'math = "mathml"\nstatus_in_title = false')
+    r = run_cli("update", digest, "-c", cfg, "-o", out)
+    assert (r.code, r.err) == (0, "")
+    accepted = F + "CoMbOaCc01#accepted"
+    for name in ("graphs", "lee"):  # whole words only: not "Paragraph", "Subgraph" nor "Ashlee"
+        assert ids(out / name / "atom.xml") == ids(out / name / "feed.json") == [accepted], name
+        ((_, title, content),) = entry_parts(out / name / "atom.xml")
+        assert title == "Graph bounds for $\\alpha$-mixing"  # no "Accepted: ", TeX kept in the title
+        assert '<math xmlns="http://www.w3.org/1998/Math/MathML">' in content
+        assert '<annotation encoding="application/x-tex">$x^2 &lt; 1$</annotation>' in content
+        (item,) = json.loads((out / name / "feed.json").read_text())["items"]
+        assert item["title"] == title and "<math" in item["content_html"]
+
+    cfg2 = configure(tmp_path / "c2", COMBO, 'math = "tex"\nstatus_in_title = true')
+    assert run_cli("update", digest, "-c", cfg2, "-o", out).code == 0
+    fresh = tmp_path / "fresh"
+    assert run_cli("update", digest, "-c", cfg2, "-o", fresh).code == 0
+    assert snapshot(out) == snapshot(fresh)
+    ((_, title, content),) = entry_parts(out / "graphs" / "atom.xml")
+    assert title == "Accepted: Graph bounds for $\\alpha$-mixing" and "<math" not in content
+    assert "$x^2 &lt; 1$" in content
