@@ -780,3 +780,28 @@ def test_an_error_line_never_carries_the_secret_nor_its_xoauth2_blob(secret, pad
                 with contextlib.suppress(ValueError):  # not base64 at this cut
                     assert secret.encode() not in base64.b64decode(run[cut:] + "==", validate=False)
     assert f"for {secret}" not in shown or secret in "<hidden>"
+
+
+def test_a_run_refused_for_a_foreign_file_remembers_nothing_it_fetched(server, tmp_path, monkeypatch):
+    """Combination: an IMAP input into a folder holding someone's index.html. The run fails and
+    writes nothing, so the checkpoint must not hold the messages it fetched: once the file is
+    moved away, the next run fetches them again and the papers reach the feeds."""
+    folder = "Foreign"
+    dovecot.append(server, folder, [weekly(date(2024, 7, 7), "FoReIgN001"), weekly(date(2024, 7, 14), "FoReIgN002")])
+    monkeypatch.setenv("DIGEST2FEED_IMAP_PASSWORD", PASSWORD)
+    cfg = config(tmp_path, server)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("<html><body>My home page</body></html>\n")
+    r = update(url(server, folder), "-o", out, "-v", cfg=cfg)
+    assert r.code == 1 and r.err == (
+        f"digest2feed: {out / 'index.html'}: was not written by digest2feed (no fingerprint); "
+        "refusing to overwrite it\n"
+    )
+    assert not (out / "atom.xml").exists() and not (out / ".digest2feed.imap.json").exists()
+    (out / "index.html").unlink()
+    r = update(url(server, folder), "-o", out, "-v", cfg=cfg)
+    assert (r.code, r.err) == (0, "")
+    assert folder_lines(r.out) == [counts(2, 2, 0, 0)]
+    atom = (out / "atom.xml").read_text()
+    assert "FoReIgN001" in atom and "FoReIgN002" in atom
