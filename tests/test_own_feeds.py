@@ -463,15 +463,20 @@ def test_every_subscription_file_can_give_its_entries_back(sample):
 
 def combo_digest(folder: Path) -> Path:
     """Constructed: an accepted paper with TeX in its title and abstract, and a submission whose
-    words only *contain* the filter's phrase and name ("Paragraph", "Subgraph", "Ashlee")."""
+    words only *contain* the filter's phrase and name ("Paragraph", "Subgraph", "Ashlee"), and whose
+    authors "Ming Yang, Liu Chen" hold "Yang Liu" only across two names."""
     from datetime import date
 
     from digestgen import Item, digest_text
 
     text = digest_text(
         date(2024, 3, 3),
-        accepted=[Item("CoMbOaCc01", "Graph bounds for $\\alpha$-mixing", ("Ada Lee",), "We show $x^2 < 1$ here.")],
-        submitted=[Item("CoMbOsUb02", "Paragraph vectors", ("Eli Ashlee",), "Subgraph-free $\\beta$ text.")],
+        accepted=[
+            Item("CoMbOaCc01", "Graph bounds for $\\alpha$-mixing", ("Ada Lee", "Yang Liu"), "We show $x^2 < 1$.")
+        ],
+        submitted=[
+            Item("CoMbOsUb02", "Paragraph vectors", ("Eli Ashlee", "Ming Yang", "Liu Chen"), "Subgraph-free $\\beta$.")
+        ],
     )
     path = folder / "combo.txt"
     path.write_text(text, encoding="utf-8")
@@ -485,6 +490,9 @@ match = ["graph"]
 [[feeds]]
 name = "lee"
 authors = ["Lee"]
+[[feeds]]
+name = "yang-liu"
+authors = ["Yang Liu"]
 """
 
 
@@ -506,7 +514,7 @@ def test_own_feeds_with_mathml_and_plain_titles_then_switched_back(tmp_path):
     r = run_cli("update", digest, "-c", cfg, "-o", out)
     assert (r.code, r.err) == (0, "")
     accepted = F + "CoMbOaCc01#accepted"
-    for name in ("graphs", "lee"):  # whole words only: not "Paragraph", "Subgraph" nor "Ashlee"
+    for name in ("graphs", "lee", "yang-liu"):  # whole words of one name: not "Paragraph", "Ashlee", "Yang, Liu"
         assert ids(out / name / "atom.xml") == ids(out / name / "feed.json") == [accepted], name
         ((_, title, content),) = entry_parts(out / name / "atom.xml")
         assert title == "Graph bounds for $\\alpha$-mixing"  # no "Accepted: ", TeX kept in the title
