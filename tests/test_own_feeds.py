@@ -182,10 +182,12 @@ def oracle(feed: dict, texts: list[str], limit: int) -> list[str]:
     current = [e for rec in state.values() for e in entries_of(rec) if e.current]
 
     def keep(e) -> bool:
-        text = e.title + "\n" + (e.abstract or "")
+        def found(p: str) -> bool:  # in the title or in the abstract: never running from one into the other
+            return has(p, e.title) or has(p, e.abstract or "")
+
         return (
-            all(not has(p, text) for p in feed.get("exclude", []))
-            and (not feed.get("match") or any(has(p, text) for p in feed["match"]))
+            all(not found(p) for p in feed.get("exclude", []))
+            and (not feed.get("match") or any(found(p) for p in feed["match"]))
             and (not feed.get("authors") or any(has(p, a) for p in feed["authors"] for a in e.authors))
             and (not feed.get("status") or e.rung.slug in feed["status"])
             and (not feed.get("certifications") or any(has(p, c) for p in feed["certifications"]
@@ -475,7 +477,8 @@ def combo_digest(folder: Path) -> Path:
             Item("CoMbOaCc01", "Graph bounds for $\\alpha$-mixing", ("Ada Lee", "Yang Liu"), "We show $x^2 < 1$.")
         ],
         submitted=[
-            Item("CoMbOsUb02", "Paragraph vectors", ("Eli Ashlee", "Ming Yang", "Liu Chen"), "Subgraph-free $\\beta$.")
+            Item("CoMbOsUb02", "Paragraph vectors", ("Eli Ashlee", "Ming Yang", "Liu Chen"), "Subgraph-free $\\beta$."),
+            Item("CoMbOsUb03", "Offpolicy gradient descent", ("Kim Park",), "Theory for it."),
         ],
     )
     path = folder / "combo.txt"
@@ -493,6 +496,12 @@ authors = ["Lee"]
 [[feeds]]
 name = "yang-liu"
 authors = ["Yang Liu"]
+[[feeds]]
+name = "descent"
+match = ["policy gradient", "gradient descent"]
+[[feeds]]
+name = "spans"
+match = ["descent theory"]
 """
 
 
@@ -506,8 +515,8 @@ def entry_parts(path: Path) -> list[tuple[str, str, str]]:
 
 def test_own_feeds_with_mathml_and_plain_titles_then_switched_back(tmp_path):
     """[[feeds]] + math = "mathml" + status_in_title = false in one run; then the other choices on
-    the same folder, which must give exactly the bytes a fresh folder gets (no entry reused from
-    the files written under the first choices)."""
+    the same folder, one at a time, each giving exactly the bytes a fresh folder gets (no entry
+    reused from the files written under other choices)."""
     digest = combo_digest(tmp_path)
     out = tmp_path / "out"
     cfg = configure(tmp_path / "c1", COMBO, 'math = "mathml"\nstatus_in_title = false')
@@ -523,11 +532,32 @@ def test_own_feeds_with_mathml_and_plain_titles_then_switched_back(tmp_path):
         (item,) = json.loads((out / name / "feed.json").read_text())["items"]
         assert item["title"] == title and "<math" in item["content_html"]
 
-    cfg2 = configure(tmp_path / "c2", COMBO, 'math = "tex"\nstatus_in_title = true')
-    assert run_cli("update", digest, "-c", cfg2, "-o", out).code == 0
-    fresh = tmp_path / "fresh"
-    assert run_cli("update", digest, "-c", cfg2, "-o", fresh).code == 0
-    assert snapshot(out) == snapshot(fresh)
-    ((_, title, content),) = entry_parts(out / "graphs" / "atom.xml")
-    assert title == "Accepted: Graph bounds for $\\alpha$-mixing" and "<math" not in content
-    assert "$x^2 &lt; 1$" in content
+    # "policy gradient" fails at "Offpolicy", but "gradient descent" inside that match stands alone;
+    # a phrase never runs from the title into the abstract.
+    assert ids(out / "descent" / "atom.xml") == [F + "CoMbOsUb03#submitted"]
+    assert ids(out / "spans" / "atom.xml") == []
+
+    # One choice at a time, each giving the bytes a fresh folder gets under it.
+    for step, (maths, status) in enumerate([("tex", "false"), ("tex", "true"), ("mathml", "true")], 2):
+        cfg = configure(tmp_path / f"c{step}", COMBO, f'math = "{maths}"\nstatus_in_title = {status}')
+        assert run_cli("update", digest, "-c", cfg, "-o", out).code == 0
+        fresh = tmp_path / f"fresh{step}"
+        assert run_cli("update", digest, "-c", cfg, "-o", fresh).code == 0
+        assert snapshot(out) == snapshot(fresh), (maths, status)
+        ((_, title, content),) = entry_parts(out / "graphs" / "atom.xml")
+        assert title.startswith("Accepted: Graph bounds") == (status == "true")
+        assert ("<math" in content) == (maths == "mathml") and "$x^2 &lt; 1$" in content
+
+
+def test_changing_only_a_feeds_certifications_refilters_it(tmp_path):
+    """The stored feed bits name the filters they were computed under: a feed whose only change
+    is its certifications list must be evaluated afresh, as a fresh folder would be."""
+    certs, out = FIXTURES / "certifications-2024-03-10.txt", tmp_path / "out"
+    for wanted in ("Featured Certification", "Reproducibility Certification"):
+        cfg = configure(tmp_path / wanted[:5], f'[[feeds]]\nname = "mine"\ncertifications = ["{wanted}"]\n')
+        assert run_cli("update", certs, "-c", cfg, "-o", out).code == 0
+        fresh = tmp_path / f"fresh-{wanted[:5]}"
+        assert run_cli("update", certs, "-c", cfg, "-o", fresh).code == 0
+        assert snapshot(out) == snapshot(fresh)
+        titles = [e.title for e in feedparser.parse((out / "mine" / "atom.xml").read_bytes()).entries]
+    assert titles == ["Certified (Reproducibility): On the Certification: Of Long Titles That Wrap Across Two Lines"]
