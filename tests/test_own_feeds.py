@@ -414,7 +414,9 @@ def test_feeds_command_shows_each_feed_from_the_state(sample, tmp_path):
     ]
     # A filter the state has never seen is evaluated from the state: "reinforcement learning" is in the titles or
     # abstracts of JkIH4MeOc3, t1kKoTSWwp, 0XBuaxqEcG, XRpt5JYF8m and A6IjcbMcOC (checked with grep -i).
-    doc = json.loads(run_cli("feeds", "-o", sample, "-c", cfg, "--json").out)["feeds"]
+    r = run_cli("feeds", "-o", sample, "-c", cfg, "--json")
+    assert (r.code, r.err) == (0, "")
+    doc = json.loads(r.out)["feeds"]
     rl = next(f for f in doc if f["folder"] == "rl")
     assert rl["entries"] == 5 and rl["files"] == ["rl/atom.xml", "rl/rss.xml", "rl/feed.json"]
     assert [n["id"] for n in rl["newest"]] == [F + "JkIH4MeOc3#accepted", F + "t1kKoTSWwp#submitted",
