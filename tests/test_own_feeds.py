@@ -283,6 +283,11 @@ def test_feeds_opml_lists_every_feed(sample):
     assert [o.get("xmlUrl") for o in outlines] == [f"{BASE}{f}atom.xml" for f in folders]
     assert {o.get("type") for o in outlines} == {"rss"}
     assert outlines[4].get("text") == outlines[4].get("title") == "TMLR: differential privacy"
+    # A reader shows "text": the short label the page uses; "title" is the feed's own title.
+    assert [(o.get("text"), o.get("title")) for o in outlines[:2]] == [
+        ("All papers", "TMLR papers"),
+        ("Accepted", "TMLR papers: accepted papers, certified ones included"),
+    ]
     parsed = listparser.parse((sample / "feeds.opml").read_bytes())
     assert parsed.bozo == 0 and [f.url for f in parsed.feeds] == [f"{BASE}{f}atom.xml" for f in folders]
 
@@ -379,7 +384,29 @@ def test_bibtex_of_awkward_titles_and_names_stays_valid():
         assert fields["note"] == "Featured Certification" and fields["year"] == "2024"
         assert text.count("{") == text.count("}")
     assert "title={{GOP}lan: Goal}" in text
+    e = Entry("AbCdEf1234", Rung.CERTIFIED, titles[1], ("Ada Lovelace",), None, (), ((Rung.CERTIFIED, at),), at, at,
+              True, Sighting(at, titles[1]))  # fmt: skip
+    assert "title={50\\% of $\\epsilon$ \\& {Friends} \\#1}," in entry(e)  # LaTeX's specials escaped, by hand
+    e = Entry("AbCdEf1234", Rung.ACCEPTED, "RL with LLMs", ("José Martín",), None, (), ((Rung.ACCEPTED, at),), at, at,
+              True, Sighting(at, "RL with LLMs"))  # fmt: skip
+    assert "title={{RL} with {LLM}s}," in entry(e)  # two capitals are a run too, as OpenReview braces them
+    assert "author={Jos{\\'e} Mart{\\'\\i}n}," in entry(e)  # a dotless i under the accent
     assert "author={S{\\o}ren Kierkegaard and Zo{\\\"e} {\\r{A}}ngstr{\\\"o}m}" in text
+
+
+def test_bibtex_year_and_key_are_the_acceptance_year_even_for_a_later_certification():
+    """Accepted on 30 December 2023, certified a week later: the paper is TMLR 2023."""
+    from datetime import UTC, datetime
+
+    from digest2feed.model import Entry, Rung, Sighting
+    from digest2feed.render.bibtex import entry
+
+    accepted, certified = datetime(2023, 12, 30, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC)
+    e = Entry("AbCdEf1234", Rung.CERTIFIED, "Late Bloomers", ("Ada Lovelace",), None,
+              (("Featured Certification", certified),), ((Rung.ACCEPTED, accepted), (Rung.CERTIFIED, certified)),
+              certified, certified, True, Sighting(certified, "Late Bloomers"))  # fmt: skip
+    text = entry(e)
+    assert text.splitlines()[1] == "lovelace2023late," and "year={2023}," in text
 
 
 def test_status_in_titles_can_be_turned_off_and_the_state_keeps_plain_titles(tmp_path):
@@ -466,7 +493,7 @@ def test_every_subscription_file_can_give_its_entries_back(sample):
 
 
 def combo_digest(folder: Path) -> Path:
-    """Constructed: an accepted paper with TeX in its title and abstract, and a submission whose
+    """Constructed: an accepted paper with TeX in its title and abstract, and another whose
     words only *contain* the filter's phrase and name ("Paragraph", "Subgraph", "Ashlee"), and whose
     authors "Ming Yang, Liu Chen" hold "Yang Liu" only across two names."""
     from datetime import date
@@ -476,12 +503,10 @@ def combo_digest(folder: Path) -> Path:
     text = digest_text(
         date(2024, 3, 3),
         accepted=[
-            Item("CoMbOaCc01", "Graph bounds for $\\alpha$-mixing", ("Ada Lee", "Yang Liu"), "We show $x^2 < 1$.")
+            Item("CoMbOaCc01", "Graph bounds for $\\alpha$-mixing", ("Ada Lee", "Yang Liu"), "We show $x^2 < 1$."),
+            Item("CoMbOaCc02", "Paragraph vectors", ("Eli Ashlee", "Ming Yang", "Liu Chen"), "Subgraph-free $\\beta$."),
         ],
-        submitted=[
-            Item("CoMbOsUb02", "Paragraph vectors", ("Eli Ashlee", "Ming Yang", "Liu Chen"), "Subgraph-free $\\beta$."),
-            Item("CoMbOsUb03", "Offpolicy gradient descent", ("Kim Park",), "Theory for it."),
-        ],
+        submitted=[Item("CoMbOsUb03", "Offpolicy gradient descent", (), "Theory for it.")],  # anonymous, as in TMLR
     )
     path = folder / "combo.txt"
     path.write_text(text, encoding="utf-8")
@@ -553,13 +578,14 @@ def test_own_feeds_with_mathml_and_plain_titles_then_switched_back(tmp_path):
 
 def test_changing_only_a_feeds_certifications_refilters_it(tmp_path):
     """The stored feed bits name the filters they were computed under: a feed whose only change
-    is its certifications list must be evaluated afresh, as a fresh folder would be."""
+    is its certifications list is evaluated afresh, even for papers the next run's input does not
+    name, exactly as a fresh folder given every input would be."""
     certs, out = FIXTURES / "certifications-2024-03-10.txt", tmp_path / "out"
-    for wanted in ("Featured Certification", "Reproducibility Certification"):
-        cfg = configure(tmp_path / wanted[:5], f'[[feeds]]\nname = "mine"\ncertifications = ["{wanted}"]\n')
-        assert run_cli("update", certs, "-c", cfg, "-o", out).code == 0
-        fresh = tmp_path / f"fresh-{wanted[:5]}"
-        assert run_cli("update", certs, "-c", cfg, "-o", fresh).code == 0
-        assert snapshot(out) == snapshot(fresh)
-        titles = [e.title for e in feedparser.parse((out / "mine" / "atom.xml").read_bytes()).entries]
+    first = configure(tmp_path / "a", '[[feeds]]\nname = "mine"\ncertifications = ["Featured Certification"]\n')
+    then = configure(tmp_path / "b", '[[feeds]]\nname = "mine"\ncertifications = ["Reproducibility Certification"]\n')
+    assert run_cli("update", certs, "-c", first, "-o", out).code == 0
+    assert run_cli("update", SAMPLE, "-c", then, "-o", out).code == 0  # the certified papers are not in it
+    assert run_cli("update", certs, SAMPLE, "-c", then, "-o", tmp_path / "fresh").code == 0
+    assert snapshot(out) == snapshot(tmp_path / "fresh")
+    titles = [e.title for e in feedparser.parse((out / "mine" / "atom.xml").read_bytes()).entries]
     assert titles == ["Certified (Reproducibility): On the Certification: Of Long Titles That Wrap Across Two Lines"]
