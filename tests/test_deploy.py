@@ -114,3 +114,28 @@ def test_a_foreign_archive_is_refused(out):
     assert r.code == 1 and snapshot(out) == before
     assert r.err.startswith(f"digest2feed: {out / 'archive' / '2024-03.xml'}: ") and r.err.count("\n") == 1
     assert "refusing to touch it" in r.err
+
+
+def test_a_foreign_file_where_a_feed_of_your_own_goes_is_refused(tmp_path):
+    """Combination: [[feeds]] names a folder that already holds someone's own files, and the
+    output folder holds someone's feeds.opml. Nothing is written; once moved away, the run goes ahead."""
+    out = tmp_path / "out"
+    (out / "reading").mkdir(parents=True)
+    (out / "reading" / "atom.xml").write_text('<feed xmlns="http://www.w3.org/2005/Atom"><title>mine</title></feed>\n')
+    (out / "feeds.opml").write_text('<opml version="2.0"><head/><body/></opml>\n')
+    cfg = tmp_path / "digest2feed.toml"
+    cfg.write_text('[[feeds]]\nname = "reading"\nmatch = ["fairness"]\n')
+    before = snapshot(out)
+    r = run_cli("update", SAMPLE, "-c", cfg, "-o", out)
+    why = "was not written by digest2feed (no fingerprint); refusing to overwrite it"
+    assert (r.code, r.out) == (1, "")
+    assert r.err.splitlines() == [
+        f"digest2feed: {out / 'feeds.opml'}: {why}",
+        f"digest2feed: {out / 'reading' / 'atom.xml'}: {why}",
+    ]
+    assert snapshot(out) == before
+    (out / "reading" / "atom.xml").unlink()
+    (out / "feeds.opml").unlink()
+    r = run_cli("update", SAMPLE, "-c", cfg, "-o", out)
+    assert (r.code, r.err) == (0, "")
+    assert b"JkIH4MeOc3" in (out / "reading" / "atom.xml").read_bytes()  # "Group Fairness in ..."

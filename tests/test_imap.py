@@ -291,6 +291,13 @@ def test_gmail_style_folder_and_starttls(server, tmp_path, monkeypatch):
     assert folder_lines(r.out) == [counts(2, 1, 1, 0)]
     assert "GmAiL00001" in (tmp_path / "out" / "atom.xml").read_text()
     assert "method=PLAIN" in server.log and ", TLS," in server.log  # STARTTLS before the password
+    # The log file's line for a run nobody watches names the folder by its URL (no secret in it):
+    # one digest, the other mail skipped, 12 feeds + index.html + feeds.opml written.
+    (line,) = (tmp_path / "run.log").read_text().splitlines()
+    assert line.split(" ", 1)[1] == (
+        "update ok: 1 digests read, 1 skipped; papers 1 added, 0 promoted; 14 files written; 1 entries; "
+        f"0 warnings; inputs: {url(server, folder, tls='imap')}"
+    )
 
 
 def test_second_run_fetches_only_the_new_digest_and_a_late_old_one_is_still_taken(server, tmp_path, monkeypatch):
@@ -694,3 +701,107 @@ def test_bad_xoauth2_token(server, site, tmp_path, monkeypatch):
     )
     assert "expired" not in err
     assert "ya29.expired-" + TOKEN in server.tokens_seen  # it was really checked, and refused
+
+
+# ---------------------------------------------------------------- added by the outside review
+
+
+def sent_commands(caplog) -> list[str]:
+    """The IMAP commands the client really wrote on the wire, tag dropped (IMAPClient logs each line)."""
+    out = []
+    for rec in caplog.records:
+        msg = rec.getMessage()
+        if rec.name.startswith("imapclient") and msg.startswith("> b"):
+            out.append(msg[4:-1].split(" ", 1)[1])
+    return out
+
+
+def test_the_folder_is_only_examined_and_bodies_only_peeked(server, tmp_path, monkeypatch, caplog):
+    """Read-only on the wire, both ways (EXAMINE, and BODY.PEEK even so): a mail client the user
+    reads the folder with never sees a digest turned read. Bodies come a batch at a time."""
+    import logging
+
+    folder = "Read only"
+    days = [date(2023, 1, 1 + 7 * n) for n in range(5)]
+    dovecot.append(server, folder, [weekly(d, f"ReAdOnLy{n:02d}") for n, d in enumerate(days)])
+    monkeypatch.setenv("DIGEST2FEED_IMAP_PASSWORD", PASSWORD)
+    monkeypatch.setattr(imap_module, "BATCH_COUNT", 2)  # 5 messages: batches of 2, 2, 1
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    r = update(url(server, folder), "-o", tmp_path / "out", "-v", cfg=config(tmp_path, server))
+    assert r.code == 0, r.err
+    assert folder_lines(r.out) == [counts(5, 5, 0, 0)]
+    sent = sent_commands(caplog)
+    verbs = [c.split(" ", 2)[1] if c.startswith("UID ") else c.split(" ", 1)[0] for c in sent]
+    assert verbs.count("EXAMINE") == 1 and "SELECT" not in verbs and "SEARCH" in verbs, sent
+    assert not {"STORE", "EXPUNGE", "COPY", "MOVE", "APPEND", "DELETE", "CREATE"} & set(verbs), sent
+    bodies = [c for c in sent if "BODY" in c and "HEADER.FIELDS" not in c]
+    assert bodies == ["UID FETCH 1,2 (BODY.PEEK[])", "UID FETCH 3,4 (BODY.PEEK[])", "UID FETCH 5 (BODY.PEEK[])"], sent
+    assert all(PASSWORD not in rec.getMessage() for rec in caplog.records)
+
+
+def test_a_netrc_line_for_another_login_is_not_used(tmp_path):
+    """~/.netrc names a password for the host but for someone else: that password is not sent."""
+    netrc = Path(os.environ["HOME"]) / ".netrc"
+    netrc.write_text(f'machine 127.0.0.1 login someone-else password "{PASSWORD}"\n')
+    netrc.chmod(0o600)
+    address = url_for("imaps", USER, "127.0.0.1", dovecot.free_port(), "INBOX")  # never reached
+    r = update(address, "-o", tmp_path / "out", cfg=config(tmp_path, None))
+    assert r.code == 1 and r.out == ""
+    assert r.err.startswith(f"digest2feed: {address}: no password for {USER} on 127.0.0.1: set ")
+    assert PASSWORD not in r.err and not (tmp_path / "out" / "atom.xml").exists()
+
+
+def test_a_secret_shows_itself_nowhere_but_reveal():
+    from digest2feed.credentials import Secret
+
+    s = Secret(PASSWORD)
+    for shown in (repr(s), str(s), f"{s}", f"{s!r}", repr([s]), repr({"pw": s})):
+        assert PASSWORD not in shown and "hidden" in shown
+    assert s.reveal() == PASSWORD
+
+
+@given(st.text(st.characters(codec="utf-8"), min_size=1, max_size=40), st.integers(0, 2))
+def test_an_error_line_never_carries_the_secret_nor_its_xoauth2_blob(secret, pad):
+    """Whatever a library's exception text quotes back — the secret, its base64, or the XOAUTH2
+    blob holding it at any alignment — the line shown holds none of it."""
+    import base64
+    import re
+
+    from digest2feed.credentials import Secret
+
+    blob = base64.b64encode(("x" * pad + f"user={USER}\x01auth=Bearer {secret}\x01\x01").encode()).decode()
+    line = f"the server refused a command (AUTHENTICATE XOAUTH2 {blob}) for {secret}"
+    shown = imap_module._scrub(line, [Secret(secret)])
+    if len(secret.encode()) >= 12:  # shorter ones are too short to tell apart inside base64 anyway
+        assert blob not in shown
+        # no base64 run left decodes to text holding the secret
+        for run in re.findall(r"[A-Za-z0-9+/=]{8,}", shown):
+            for cut in range(4):
+                with contextlib.suppress(ValueError):  # not base64 at this cut
+                    assert secret.encode() not in base64.b64decode(run[cut:] + "==", validate=False)
+    assert f"for {secret}" not in shown or secret in "<hidden>"
+
+
+def test_a_run_refused_for_a_foreign_file_remembers_nothing_it_fetched(server, tmp_path, monkeypatch):
+    """Combination: an IMAP input into a folder holding someone's index.html. The run fails and
+    writes nothing, so the checkpoint must not hold the messages it fetched: once the file is
+    moved away, the next run fetches them again and the papers reach the feeds."""
+    folder = "Foreign"
+    dovecot.append(server, folder, [weekly(date(2024, 7, 7), "FoReIgN001"), weekly(date(2024, 7, 14), "FoReIgN002")])
+    monkeypatch.setenv("DIGEST2FEED_IMAP_PASSWORD", PASSWORD)
+    cfg = config(tmp_path, server)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("<html><body>My home page</body></html>\n")
+    r = update(url(server, folder), "-o", out, "-v", cfg=cfg)
+    assert r.code == 1 and r.err == (
+        f"digest2feed: {out / 'index.html'}: was not written by digest2feed (no fingerprint); "
+        "refusing to overwrite it\n"
+    )
+    assert not (out / "atom.xml").exists() and not (out / ".digest2feed.imap.json").exists()
+    (out / "index.html").unlink()
+    r = update(url(server, folder), "-o", out, "-v", cfg=cfg)
+    assert (r.code, r.err) == (0, "")
+    assert folder_lines(r.out) == [counts(2, 2, 0, 0)]
+    atom = (out / "atom.xml").read_text()
+    assert "FoReIgN001" in atom and "FoReIgN002" in atom

@@ -111,6 +111,17 @@ def test_a_page_saved_from_the_browser_parses_like_the_e_mail(tmp_path, complete
     assert papers(tmp_path / "saved") == EXPECTED
 
 
+def test_a_page_cut_down_by_hand_to_its_meta_and_body_is_still_a_page(tmp_path):
+    """Constructed: no DOCTYPE, no <html>: the saved page trimmed to a <meta> line and the message."""
+    page = tmp_path / "trimmed.html"
+    page.write_text(
+        '<meta charset="utf-8">\n<title>Weekly TMLR digest for Apr 30, 2023 - Google Groups</title>\n'
+        + with_breaks(BODY),
+        encoding="utf-8",
+    )
+    assert papers(page) == EXPECTED
+
+
 def test_an_e_mail_html_part_and_a_saved_page_agree(tmp_path):
     eml = tmp_path / "a.eml"
     eml.write_bytes(bytes(message(BODY, SUBJECT, kind="html")))

@@ -106,6 +106,7 @@ def test_all_four_delimiters_and_display():
     [
         "It costs 5$ today.",  # a price
         "from $5 to $10 a month",  # openers before digits, but no closer after a non-space
+        "prices of $5-$10 per hour",  # "$" after a non-space but before a digit closes nothing (Pandoc)
         "a lone $ sign",
         "ends with $",
         r"an escaped \$x\$ pair",
@@ -147,6 +148,12 @@ def test_many_spans_split_in_linear_time():
     pieces = math.split(Counting("word $x<1$ " * n))
     assert len(pieces) == 2 * n + 1
     assert visited < 10 * len("word $x<1$ ") * n
+
+
+def test_an_unmatched_double_dollar_still_lets_its_second_dollar_open_inline_math():
+    root = check("a $$x$ b")  # no "$$" closes the display, but "$x$" is a span of its own
+    ((m),) = maths(root)
+    assert (m.get("display"), shown(m), shown(root)) == (None, "$x$", "a $$x$ b")
 
 
 def test_escaped_dollar_and_percent_are_characters():

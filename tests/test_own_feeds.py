@@ -182,10 +182,12 @@ def oracle(feed: dict, texts: list[str], limit: int) -> list[str]:
     current = [e for rec in state.values() for e in entries_of(rec) if e.current]
 
     def keep(e) -> bool:
-        text = e.title + "\n" + (e.abstract or "")
+        def found(p: str) -> bool:  # in the title or in the abstract: never running from one into the other
+            return has(p, e.title) or has(p, e.abstract or "")
+
         return (
-            all(not has(p, text) for p in feed.get("exclude", []))
-            and (not feed.get("match") or any(has(p, text) for p in feed["match"]))
+            all(not found(p) for p in feed.get("exclude", []))
+            and (not feed.get("match") or any(found(p) for p in feed["match"]))
             and (not feed.get("authors") or any(has(p, a) for p in feed["authors"] for a in e.authors))
             and (not feed.get("status") or e.rung.slug in feed["status"])
             and (not feed.get("certifications") or any(has(p, c) for p in feed["certifications"]
@@ -281,6 +283,11 @@ def test_feeds_opml_lists_every_feed(sample):
     assert [o.get("xmlUrl") for o in outlines] == [f"{BASE}{f}atom.xml" for f in folders]
     assert {o.get("type") for o in outlines} == {"rss"}
     assert outlines[4].get("text") == outlines[4].get("title") == "TMLR: differential privacy"
+    # A reader shows "text": the short label the page uses; "title" is the feed's own title.
+    assert [(o.get("text"), o.get("title")) for o in outlines[:2]] == [
+        ("All papers", "TMLR papers"),
+        ("Accepted", "TMLR papers: accepted papers, certified ones included"),
+    ]
     parsed = listparser.parse((sample / "feeds.opml").read_bytes())
     assert parsed.bozo == 0 and [f.url for f in parsed.feeds] == [f"{BASE}{f}atom.xml" for f in folders]
 
@@ -377,7 +384,29 @@ def test_bibtex_of_awkward_titles_and_names_stays_valid():
         assert fields["note"] == "Featured Certification" and fields["year"] == "2024"
         assert text.count("{") == text.count("}")
     assert "title={{GOP}lan: Goal}" in text
+    e = Entry("AbCdEf1234", Rung.CERTIFIED, titles[1], ("Ada Lovelace",), None, (), ((Rung.CERTIFIED, at),), at, at,
+              True, Sighting(at, titles[1]))  # fmt: skip
+    assert "title={50\\% of $\\epsilon$ \\& {Friends} \\#1}," in entry(e)  # LaTeX's specials escaped, by hand
+    e = Entry("AbCdEf1234", Rung.ACCEPTED, "RL with LLMs", ("José Martín",), None, (), ((Rung.ACCEPTED, at),), at, at,
+              True, Sighting(at, "RL with LLMs"))  # fmt: skip
+    assert "title={{RL} with {LLM}s}," in entry(e)  # two capitals are a run too, as OpenReview braces them
+    assert "author={Jos{\\'e} Mart{\\'\\i}n}," in entry(e)  # a dotless i under the accent
     assert "author={S{\\o}ren Kierkegaard and Zo{\\\"e} {\\r{A}}ngstr{\\\"o}m}" in text
+
+
+def test_bibtex_year_and_key_are_the_acceptance_year_even_for_a_later_certification():
+    """Accepted on 30 December 2023, certified a week later: the paper is TMLR 2023."""
+    from datetime import UTC, datetime
+
+    from digest2feed.model import Entry, Rung, Sighting
+    from digest2feed.render.bibtex import entry
+
+    accepted, certified = datetime(2023, 12, 30, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC)
+    e = Entry("AbCdEf1234", Rung.CERTIFIED, "Late Bloomers", ("Ada Lovelace",), None,
+              (("Featured Certification", certified),), ((Rung.ACCEPTED, accepted), (Rung.CERTIFIED, certified)),
+              certified, certified, True, Sighting(certified, "Late Bloomers"))  # fmt: skip
+    text = entry(e)
+    assert text.splitlines()[1] == "lovelace2023late," and "year={2023}," in text
 
 
 def test_status_in_titles_can_be_turned_off_and_the_state_keeps_plain_titles(tmp_path):
@@ -412,7 +441,9 @@ def test_feeds_command_shows_each_feed_from_the_state(sample, tmp_path):
     ]
     # A filter the state has never seen is evaluated from the state: "reinforcement learning" is in the titles or
     # abstracts of JkIH4MeOc3, t1kKoTSWwp, 0XBuaxqEcG, XRpt5JYF8m and A6IjcbMcOC (checked with grep -i).
-    doc = json.loads(run_cli("feeds", "-o", sample, "-c", cfg, "--json").out)["feeds"]
+    r = run_cli("feeds", "-o", sample, "-c", cfg, "--json")
+    assert (r.code, r.err) == (0, "")
+    doc = json.loads(r.out)["feeds"]
     rl = next(f for f in doc if f["folder"] == "rl")
     assert rl["entries"] == 5 and rl["files"] == ["rl/atom.xml", "rl/rss.xml", "rl/feed.json"]
     assert [n["id"] for n in rl["newest"]] == [F + "JkIH4MeOc3#accepted", F + "t1kKoTSWwp#submitted",
@@ -456,3 +487,105 @@ def test_every_subscription_file_can_give_its_entries_back(sample):
             data = (sample / folder / name).read_bytes()
             listed, (_, blocks, _) = splice._stored(data, fmt), splice._split(data, fmt)
             assert len(listed) - 1 == len(blocks) == len(ids(sample / folder / name)), folder + name
+
+
+# --- combinations the issues did not test together (added by the outside review) ------------------------
+
+
+def combo_digest(folder: Path) -> Path:
+    """Constructed: an accepted paper with TeX in its title and abstract, and another whose
+    words only *contain* the filter's phrase and name ("Paragraph", "Subgraph", "Ashlee"), and whose
+    authors "Ming Yang, Liu Chen" hold "Yang Liu" only across two names."""
+    from datetime import date
+
+    from digestgen import Item, digest_text
+
+    text = digest_text(
+        date(2024, 3, 3),
+        accepted=[
+            Item("CoMbOaCc01", "Graph bounds for $\\alpha$-mixing", ("Ada Lee", "Yang Liu"), "We show $x^2 < 1$."),
+            Item("CoMbOaCc02", "Paragraph vectors", ("Eli Ashlee", "Ming Yang", "Liu Chen"), "Subgraph-free $\\beta$."),
+        ],
+        submitted=[Item("CoMbOsUb03", "Offpolicy gradient descent", (), "Theory for it.")],  # anonymous, as in TMLR
+    )
+    path = folder / "combo.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+COMBO = """
+[[feeds]]
+name = "graphs"
+match = ["graph"]
+[[feeds]]
+name = "lee"
+authors = ["Lee"]
+[[feeds]]
+name = "yang-liu"
+authors = ["Yang Liu"]
+[[feeds]]
+name = "descent"
+match = ["policy gradient", "gradient descent"]
+[[feeds]]
+name = "spans"
+match = ["descent theory"]
+"""
+
+
+def entry_parts(path: Path) -> list[tuple[str, str, str]]:
+    """(id, title, content) of each Atom entry, read with lxml: the content's markup as written."""
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = etree.fromstring(path.read_bytes())
+    keys = ("id", "title", "content")
+    return [tuple(e.findtext(f"a:{k}", namespaces=ns) for k in keys) for e in root.findall("a:entry", ns)]
+
+
+def test_own_feeds_with_mathml_and_plain_titles_then_switched_back(tmp_path):
+    """[[feeds]] + math = "mathml" + status_in_title = false in one run; then the other choices on
+    the same folder, one at a time, each giving exactly the bytes a fresh folder gets (no entry
+    reused from the files written under other choices)."""
+    digest = combo_digest(tmp_path)
+    out = tmp_path / "out"
+    cfg = configure(tmp_path / "c1", COMBO, 'math = "mathml"\nstatus_in_title = false')
+    r = run_cli("update", digest, "-c", cfg, "-o", out)
+    assert (r.code, r.err) == (0, "")
+    accepted = F + "CoMbOaCc01#accepted"
+    for name in ("graphs", "lee", "yang-liu"):  # whole words of one name: not "Paragraph", "Ashlee", "Yang, Liu"
+        assert ids(out / name / "atom.xml") == ids(out / name / "feed.json") == [accepted], name
+        ((_, title, content),) = entry_parts(out / name / "atom.xml")
+        assert title == "Graph bounds for $\\alpha$-mixing"  # no "Accepted: ", TeX kept in the title
+        assert '<math xmlns="http://www.w3.org/1998/Math/MathML">' in content
+        assert '<annotation encoding="application/x-tex">$x^2 &lt; 1$</annotation>' in content
+        (item,) = json.loads((out / name / "feed.json").read_text())["items"]
+        assert item["title"] == title and "<math" in item["content_html"]
+
+    # "policy gradient" fails at "Offpolicy", but "gradient descent" inside that match stands alone;
+    # a phrase never runs from the title into the abstract.
+    assert ids(out / "descent" / "atom.xml") == [F + "CoMbOsUb03#submitted"]
+    assert ids(out / "spans" / "atom.xml") == []
+
+    # One choice at a time, each giving the bytes a fresh folder gets under it.
+    for step, (maths, status) in enumerate([("tex", "false"), ("tex", "true"), ("mathml", "true")], 2):
+        cfg = configure(tmp_path / f"c{step}", COMBO, f'math = "{maths}"\nstatus_in_title = {status}')
+        assert run_cli("update", digest, "-c", cfg, "-o", out).code == 0
+        fresh = tmp_path / f"fresh{step}"
+        assert run_cli("update", digest, "-c", cfg, "-o", fresh).code == 0
+        assert snapshot(out) == snapshot(fresh), (maths, status)
+        ((_, title, content),) = entry_parts(out / "graphs" / "atom.xml")
+        assert title.startswith("Accepted: Graph bounds") == (status == "true")
+        assert ("<math" in content) == (maths == "mathml") and "$x^2 &lt; 1$" in content
+
+
+def test_changing_only_a_feeds_certifications_refilters_it(tmp_path):
+    """The stored feed bits name the filters they were computed under: a feed whose only change
+    is its certifications list is evaluated afresh, even for papers the next run's input does not
+    name, exactly as a fresh folder given every input would be."""
+    certs, out = FIXTURES / "certifications-2024-03-10.txt", tmp_path / "out"
+    first = configure(tmp_path / "a", '[[feeds]]\nname = "mine"\ncertifications = ["Featured Certification"]\n')
+    then = configure(tmp_path / "b", '[[feeds]]\nname = "mine"\ncertifications = ["Reproducibility Certification"]\n')
+    assert run_cli("update", certs, "-c", first, "-o", out).code == 0
+    assert run_cli("update", SAMPLE, "-c", then, "-o", out).code == 0  # the certified papers are not in it
+    assert run_cli("update", certs, SAMPLE, "-c", then, "-o", tmp_path / "fresh").code == 0
+    assert snapshot(out) == snapshot(tmp_path / "fresh")
+    titles = [e.title for e in feedparser.parse((out / "mine" / "atom.xml").read_bytes()).entries]
+    assert titles == ["Certified (Reproducibility): On the Certification: Of Long Titles That Wrap Across Two Lines"]

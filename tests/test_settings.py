@@ -101,6 +101,19 @@ def test_the_log_never_holds_a_password_given_in_a_url(tmp_path, out):
     cfg = tmp_path / "digest2feed.toml"
     cfg.write_text(f'log_file = "{log}"\n')
     r = run_cli("update", "imaps://me:hunter2@mail.example.org/TMLR", "-c", cfg, "-o", out)
-    assert r.code != 0
+    assert r.code == 1 and "hunter2" not in r.err and "a password in the URL is refused" in r.err
+    assert not out.exists()
     text = log.read_text()
     assert "hunter2" not in text and "imaps://me:***@mail.example.org/TMLR" in text
+
+
+def test_did_you_mean_reads_names_whatever_their_case_and_dashes(tmp_path, out):
+    """A name typed as a command-line flag or in capitals still gets its suggestion."""
+    cfg = tmp_path / "digest2feed.toml"
+    cfg.write_text('LOG-FILE = "run.log"\nStatus-In-Title = false\n')
+    r = run_cli("update", SAMPLE, "-c", cfg, "-o", out)
+    assert r.code == 1 and not out.exists()
+    assert r.err.splitlines() == [
+        f"digest2feed: {cfg}: unknown setting 'LOG-FILE' (did you mean 'log_file'?)",
+        f"digest2feed: {cfg}: unknown setting 'Status-In-Title' (did you mean 'status_in_title'?)",
+    ]

@@ -11,7 +11,7 @@ import json
 import mailbox
 from datetime import UTC, date, datetime, timedelta
 
-from conftest import SAMPLE, run_cli
+from conftest import SAMPLE, run_cli, snapshot
 from digest2feed.wrappers import ABRIDGED_HINT
 from digestgen import Item, digest_text
 from groupsgen import Post, wrapper
@@ -68,7 +68,11 @@ def test_the_same_wrapper_twice_is_read_once(tmp_path):
     box.add(daily_wrapper())
     box.flush()
     r = run_cli("update", tmp_path / "inbox", "-o", tmp_path / "out", "-v")
+    assert (r.code, r.err) == (0, "")
     assert "inputs read: 5 digests (2 other messages or files skipped, 7 duplicates)" in r.out  # all 7 parts
+    (tmp_path / "once.eml").write_bytes(daily_wrapper())
+    assert run_cli("update", tmp_path / "once.eml", "-o", tmp_path / "once").code == 0
+    assert snapshot(tmp_path / "out") == snapshot(tmp_path / "once")
 
 
 def test_an_abridged_summary_warns_about_what_it_cut_and_how_to_get_it_all(tmp_path):
@@ -100,6 +104,7 @@ def test_a_digest_e_mail_that_quotes_the_banner_is_no_wrapper(tmp_path):
     eml = tmp_path / "one.eml"
     eml.write_bytes(bytes(message("Today's Topic Summary\n\n" + BODY, SUBJECT)))
     r = run_cli("parse", eml, "--json")
+    assert (r.code, r.err) == (0, "")
     (d,) = json.loads(r.out)["digests"]
     assert (d["source"], len(d["papers"])) == (str(eml), 24)
 
@@ -110,5 +115,6 @@ def test_a_wrapper_in_an_unknown_layout_is_read_whole_not_dropped(tmp_path):
     eml = tmp_path / "new-layout.eml"
     eml.write_bytes(bytes(message(body, "Digest for tmlr-announce-weekly@googlegroups.com - 1 update in 1 topic")))
     r = run_cli("parse", eml, "--json")
+    assert (r.code, r.err) == (0, "")
     (d,) = json.loads(r.out)["digests"]
     assert (d["source"], len(d["papers"])) == (str(eml), 24)

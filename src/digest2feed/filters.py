@@ -172,8 +172,8 @@ class Filters:
     def mask(self, e: Entry) -> int:
         if not self.predicates or not e.current:
             return 0
-        # Title and abstract on two lines: a phrase never spans them.
-        text = fold(e.title + "\n" + (e.abstract or ""))
+        # Title and abstract parted by NUL, which neither \s nor \w matches: a phrase never spans them.
+        text = fold(e.title + "\0" + (e.abstract or ""))
         authors = [fold(a) for a in e.authors]
         certs = [fold(c) for c in e.certifications]
         bits = 0
