@@ -125,17 +125,6 @@ def read_records(paths: set[Path], wanted: set[str]) -> dict[str, Record]:
     return records
 
 
-def read_file(path: Path) -> list[Record]:
-    """Every record of one state file (for tests and tools; runs use ``scan``)."""
-    records = []
-    for entry in _parse(path).iterfind(f"{A}entry"):
-        try:
-            records.append(_record(entry))
-        except (KeyError, ValueError, TypeError, AttributeError):
-            raise _refuse(path, "has a damaged entry", entry.sourceline) from None
-    return records
-
-
 def read_state(folder: Path) -> dict[str, Record]:
     return scan(folder, None).records
 
@@ -165,10 +154,11 @@ def _parse(path: Path) -> etree._Element:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
     try:
         tree = etree.parse(str(path), parser)
-    except etree.XMLSyntaxError as e:
-        raise _refuse(path, f"is not well-formed XML ({e.msg})", e.lineno) from None
-    except OSError as e:
-        raise StateError(Problem(str(path), f"cannot read: {e}")) from None
+    except etree.XMLSyntaxError as e:  # libxml2's message may hold a line break: one line per problem
+        raise _refuse(path, f"is not well-formed XML ({' '.join(e.msg.split())})", e.lineno) from None
+    except OSError as e:  # the file opened above; lxml says OSError for undecodable bytes (found by fuzzing)
+        why = str(e).rpartition("': ")[2] or str(e)  # "Error reading file '<path>': <why>"
+        raise _refuse(path, f"is not well-formed XML ({' '.join(why.split())})") from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise _refuse(path, "holds a document type declaration, which digest2feed never writes")
     root = tree.getroot()
