@@ -7,6 +7,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -67,7 +68,12 @@ def need_tool(name: str, package: str | None = None) -> str:
     )
     if path:
         return path
-    why = f"{name} is not installed (apt-get install {package or name})"
+    machine_lacks(f"{name} is not installed (apt-get install {package or name})", ".ci/run must install it")
+
+
+def machine_lacks(why: str, fix: str = "") -> NoReturn:
+    """Stop a test this machine cannot run: a skip on a developer's machine, a failure
+    with the reason under CI (CI set), so that a test never silently stops running there."""
     if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {why}: .ci/run must install it")
+        pytest.fail(f"CI is set but {why}" + (f": {fix}" if fix else ""))
     pytest.skip(why)

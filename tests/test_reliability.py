@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conftest import SAMPLE, run_cli, snapshot
+from conftest import SAMPLE, machine_lacks, need_tool, run_cli, snapshot
 from digestgen import history
 
 
@@ -80,14 +80,12 @@ def test_a_held_lock_serialises_and_a_killed_holder_frees_it(tmp_path):
     assert (out / "atom.xml").exists()
 
 
-STRACE = shutil.which("strace")
 WRITE_CALLS = ("write", "fsync", "rename", "unlink")
 
 
-@pytest.mark.skipif(STRACE is None and not os.environ.get("CI"), reason="needs strace (apt-get install strace)")
 def test_sigkill_at_every_write_leaves_old_or_new_files_and_the_next_run_completes(tmp_path):
     """strace kills the run on entering the k-th write, fsync, rename or unlink: every one of them."""
-    assert STRACE, "CI is set but strace is missing: .ci/run must install it"
+    strace = need_tool("strace")
     inputs = write_history(tmp_path / "in", 40, 12)
     base = tmp_path / "base"
     flags = ("-o", base, "--max-entries", "40", "--base-url", "https://x.example/")
@@ -96,7 +94,7 @@ def test_sigkill_at_every_write_leaves_old_or_new_files_and_the_next_run_complet
     command = [sys.executable, "-m", "digest2feed", "update", *map(str, inputs[20:]), *map(str, flags[2:]), "-o"]
 
     def traced(work: Path, *options: str) -> None:
-        subprocess.run([STRACE, "-f", "-qq", *options, *command, str(work)], capture_output=True, timeout=120)
+        subprocess.run([strace, "-f", "-qq", *options, *command, str(work)], capture_output=True, timeout=120)
 
     done = tmp_path / "done"
     shutil.copytree(base, done)
@@ -150,9 +148,60 @@ def test_full_disk_gives_one_line_and_keeps_the_old_files(tmp_path):
     assert not list(out.rglob("*.d2f-tmp"))
 
 
-@pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="needs setpriv to drop root")
+PROBE = "import sys, digest2feed.cli, lxml.etree, feedgen.feed, dateutil.parser; print(digest2feed.__file__)"
+
+
+def reachable_packages(dest: Path) -> Path:
+    """digest2feed and the installed distributions it needs at run time, copied to ``dest``:
+    a checkout under a 0700 folder (root's home, where CI may clone) is out of an
+    unprivileged user's reach, and so is its virtual environment."""
+    import importlib.metadata as md
+
+    import digest2feed
+
+    shutil.copytree(Path(digest2feed.__file__).parent, dest / "digest2feed")
+    todo, seen = ["feedgen", "lxml", "python-dateutil"], set()
+    while todo:
+        name = todo.pop()
+        try:
+            dist = md.distribution(name)
+        except md.PackageNotFoundError:
+            continue  # an optional requirement of a requirement (tzdata), not installed here
+        if dist.metadata["Name"].lower() in seen:
+            continue
+        seen.add(dist.metadata["Name"].lower())
+        todo += [r.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].strip()
+                 for r in dist.requires or () if "extra ==" not in r]  # fmt: skip
+        for f in dist.files or ():
+            source = Path(dist.locate_file(f))
+            if ".." not in f.parts and source.is_file():
+                (dest / f).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, dest / f)
+    return dest
+
+
+def unprivileged_python(drop: list[str], env: dict[str, str], packages: Path) -> str:
+    """An interpreter of this Python version that the unprivileged user can run, importing
+    digest2feed from ``packages``; a checkout under a 0700 folder may hide this venv's."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    candidates = [sys.executable, os.path.realpath(sys.executable), getattr(sys, "_base_executable", ""),
+                  shutil.which(f"python{version}") or "", f"/usr/bin/python{version}"]  # fmt: skip
+    tried = []
+    for python in dict.fromkeys(c for c in candidates if c):
+        probe = subprocess.run([*drop, python, "-c", PROBE + f"; assert sys.version.startswith('{version}.')"],
+                               env=env, capture_output=True, text=True)  # fmt: skip
+        if probe.returncode == 0 and probe.stdout.startswith(str(packages)):
+            return python
+        tried.append(f"{python}: {(probe.stderr.strip().splitlines() or ['?'])[-1]}")
+    machine_lacks(f"the unprivileged user can run no Python {version} here ({'; '.join(tried)})")
+
+
 def test_read_only_folder_gives_one_line_and_keeps_the_old_files():
-    # Root ignores file modes, so the run drops to nobody; outside pytest's private tmp.
+    # Root ignores file modes, so the run drops to nobody; outside pytest's private (0700) tmp,
+    # with everything nobody runs copied there too.
+    drop = []
+    if os.geteuid() == 0:
+        drop = [need_tool("setpriv", "util-linux"), "--reuid=65534", "--regid=65534", "--clear-groups"]
     top = Path(tempfile.mkdtemp(prefix="d2f-ro-"))
     try:
         top.chmod(0o755)
@@ -163,14 +212,12 @@ def test_read_only_folder_gives_one_line_and_keeps_the_old_files():
         before = snapshot(out)
         digest = top / "d.txt"
         digest.write_text(SAMPLE.read_text(encoding="utf-8").replace("Apr 30, 2023", "May 07, 2023"))
-        digest.chmod(0o644)
-        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
-        src = str(Path(__file__).resolve().parents[1] / "src")
-        env = {**os.environ, "PYTHONPATH": src}
-        probe = subprocess.run([*drop, sys.executable, "-c", "import digest2feed"], env=env, capture_output=True)
-        if probe.returncode != 0:
-            pytest.skip(f"nobody cannot run this Python here: {probe.stderr.decode().strip()}")
-        cmd = [*drop, sys.executable, "-m", "digest2feed", "update", str(digest), "-o", str(out)]
+        packages = reachable_packages(top / "site")
+        for p in [top, digest, *packages.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        env = {**os.environ, "PYTHONPATH": str(packages), "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        python = unprivileged_python(drop, env, packages)
+        cmd = [*drop, python, "-m", "digest2feed", "update", str(digest), "-o", str(out)]
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
         assert r.returncode == 1, r.stderr
         lines = r.stderr.splitlines()
