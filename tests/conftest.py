@@ -60,6 +60,15 @@ def out(tmp_path: Path) -> Path:
     return tmp_path / "out"
 
 
+def console_script() -> Path:
+    """The installed `digest2feed` command beside this interpreter (`.venv/bin/digest2feed`),
+    the one the README's cron lines and mail filters call."""
+    for folder in (Path(sys.executable).parent, Path(sys.prefix) / "bin"):
+        if (folder / "digest2feed").is_file():
+            return folder / "digest2feed"
+    pytest.fail(f"no digest2feed console script beside {sys.executable}: is the package installed (make test)?")
+
+
 def need_tool(name: str, package: str | None = None) -> str:
     """The path of a program a test needs. Missing: a skip on a developer's machine, but a
     failure under CI, where .ci/run installs it, so a missing install step can never hide."""
