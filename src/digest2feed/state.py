@@ -24,6 +24,7 @@ from digest2feed.merge import join
 from digest2feed.model import Problem, Record, Rung, Sighting
 from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PLAIN_TITLE, PROVENANCE
 from digest2feed.render.stamp import DIGESTS, HINT, MEMBERSHIPS
+from digest2feed.store import BACKUP_SUFFIX, backups, pending
 
 MAX_BYTES = 256 * 1024 * 1024
 PROLOG = 4096
@@ -47,11 +48,15 @@ class StateError(ValueError):
 
 
 def state_files(folder: Path) -> list[Path]:
-    """atom.xml and every archive document: together they hold the state."""
+    """atom.xml and every archive document: together they hold the state; after a run
+    died mid-commit, also the old versions it kept (store.commit)."""
     files = [folder / "atom.xml"] if (folder / "atom.xml").exists() else []
     archive = folder / ARCHIVE_DIR
     if archive.is_dir():
         files += sorted(archive.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].xml"))
+    if pending(folder):
+        old = backups(folder)
+        files += [p for p in old if p.parent == archive or (p.parent == folder and p.name.startswith(".atom.xml."))]
     return files
 
 
@@ -81,7 +86,7 @@ def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
     """
     out = Scan()
     for path in state_files(folder):
-        if path.parent.name == ARCHIVE_DIR:
+        if path.parent.name == ARCHIVE_DIR and not path.name.endswith(BACKUP_SUFFIX):
             out.archives.append(path.relative_to(folder).as_posix())
         root = _parse(path)
         if wanted is not None and path.name == "atom.xml":
