@@ -54,9 +54,9 @@ def said_in_parsed(d: Digest) -> list[Said]:
 
 def sighting(rung: Rung, item: Item, at: datetime) -> Sighting:
     """What one announcement states about its rung: certifications carry no abstract,
-    submissions no authors (the digest prints none)."""
+    submissions no authors (the digest prints none), and an empty abstract is none."""
     authors = () if rung is Rung.SUBMITTED else item.authors
-    abstract = None if rung is Rung.CERTIFIED else item.abstract
+    abstract = None if rung is Rung.CERTIFIED else item.abstract or None
     return Sighting(at, item.title, authors, abstract)
 
 

@@ -69,6 +69,10 @@ def test_the_ladder_one_entry_per_step_new_id_per_rung(tmp_path):
     assert entries(out / "archive" / "2023-03.xml") == [
         (p + "#accepted", "Accepted: The Final Title", "2023-03-05T12:00:00+00:00")
     ]
+    # The accepted entry, now history, is as it was: no certification in it, not updated by it.
+    (accepted,) = feedparser.parse((out / "archive" / "2023-03.xml").read_bytes()).entries
+    assert (accepted.updated, [t.term for t in accepted.tags]) == ("2023-03-05T12:00:00+00:00", ["Accepted"])
+    assert "Certif" not in accepted.content[0].value
     cert = feedparser.parse((out / "atom.xml").read_bytes()).entries[0]
     # The certification entry carries no abstract of its own: the accepted one is shown.
     assert "The camera-ready abstract." in cert.content[0].value
@@ -104,7 +108,7 @@ def test_repeat_in_a_later_digest_changes_nothing(tmp_path):
 
 def test_second_certification_later_updates_the_entry_in_place(tmp_path):
     later = Item(
-        "PaperAAAA1", "The Final Title", ("Ada Lovelace", "Alan Turing"), certifications=("Outstanding Certification",)
+        "PaperAAAA1", "The Final Title", ("Ada Lovelace", "Alan Turing"), certifications=("Expert Certification",)
     )
     texts = {**LADDER, "d4.txt": digest_text(date(2023, 9, 3), certified=[later])}
     inputs, out = write(tmp_path / "in", texts), tmp_path / "out"
@@ -112,7 +116,32 @@ def test_second_certification_later_updates_the_entry_in_place(tmp_path):
     e = feedparser.parse((out / "atom.xml").read_bytes()).entries[0]
     assert e.id == "https://openreview.net/forum?id=PaperAAAA1#certified"  # same rung, same id
     assert (e.published, e.updated) == ("2023-05-07T12:00:00+00:00", "2023-09-03T12:00:00+00:00")
-    assert [t.term for t in e.tags] == ["Accepted", "Featured Certification", "Outstanding Certification"]
+    # Certifications in the order they came (by date), not by name.
+    assert [t.term for t in e.tags] == ["Accepted", "Featured Certification", "Expert Certification"]
+
+
+def test_verbose_summary_counts_each_paper_once_by_what_happened_to_it(tmp_path):
+    """Added (new paper), promoted (climbed a rung), changed (same rung, new facts), unchanged."""
+    r_sub = Item("PaperCCCC3", "Third", abstract="Third abstract.")
+    texts = {
+        "before.txt": digest_text(date(2023, 1, 8), submitted=[P_SUB, Q_SUB, r_sub]),
+        "week.txt": digest_text(
+            date(2023, 3, 5),
+            accepted=[P_ACC, Item("PaperBBBB2", "Another Submission", ("Wei ZHANG",), "Accepted abstract.")],
+            submitted=[Item("PaperDDDD4", "Brand New", abstract="New."), r_sub],
+        ),
+        "late.txt": digest_text(date(2022, 12, 4), submitted=[Item("PaperCCCC3", "Third", abstract="Older.")]),
+    }
+    inputs, out = write(tmp_path / "in", texts), tmp_path / "out"
+    assert run_cli("update", inputs["before.txt"], "-o", out).code == 0
+    r = run_cli("update", inputs["week.txt"], "-o", out, "-v")
+    assert r.code == 0
+    # P and Q climbed, D is new, C was only repeated (its submission date stays Jan 8).
+    assert "papers: 1 added, 2 promoted, 0 changed, 1 unchanged" in r.out
+    r = run_cli("update", inputs["late.txt"], "-o", out, "-v")
+    assert r.code == 0
+    # An older digest moves C's submission back to Dec 4: the same rung with new facts.
+    assert "papers: 0 added, 0 promoted, 1 changed, 0 unchanged" in r.out
 
 
 def test_a_tie_on_date_and_position_is_broken_by_content_not_by_arrival(tmp_path):
@@ -145,7 +174,8 @@ IDS = [f"Forum{n:05d}" for n in range(5)]
 DAYS = [date(2023, 1, 2), date(2023, 1, 9), date(2023, 1, 10)]
 TITLES = ["Title A", "Title B: Revised", "title a"]
 AUTHORS = [("Ada Lovelace", "Wei ZHANG"), ("Ada Lovelace",), ("Wei ZHANG", "Ada Lovelace")]
-ABSTRACTS = ["Abstract one.", "Abstract two with $x < y$.", "Abstract one.\n\nA second paragraph."]
+# "" is an entry whose abstract is missing: in a tie it meets a sighting that has one.
+ABSTRACTS = ["Abstract one.", "Abstract two with $x < y$.", "Abstract one.\n\nA second paragraph.", ""]
 CERTS = ["Featured Certification", "Survey Certification", "Reproducibility Certification"]
 SECTION_NAMES = ("certified", "accepted", "submitted")
 
