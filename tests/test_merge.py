@@ -130,7 +130,7 @@ def test_verbose_summary_counts_each_paper_once_by_what_happened_to_it(tmp_path)
             accepted=[P_ACC, Item("PaperBBBB2", "Another Submission", ("Wei ZHANG",), "Accepted abstract.")],
             submitted=[Item("PaperDDDD4", "Brand New", abstract="New."), r_sub],
         ),
-        "late.txt": digest_text(date(2022, 12, 4), submitted=[Item("PaperCCCC3", "Third", abstract="Older.")]),
+        "late.txt": digest_text(date(2022, 12, 4), submitted=[Item("PaperCCCC3", "Third", abstract="Older."), Q_SUB]),
     }
     inputs, out = write(tmp_path / "in", texts), tmp_path / "out"
     assert run_cli("update", inputs["before.txt"], "-o", out).code == 0
@@ -140,8 +140,8 @@ def test_verbose_summary_counts_each_paper_once_by_what_happened_to_it(tmp_path)
     assert "papers: 1 added, 2 promoted, 0 changed, 1 unchanged" in r.out
     r = run_cli("update", inputs["late.txt"], "-o", out, "-v")
     assert r.code == 0
-    # An older digest moves C's submission back to Dec 4: the same rung with new facts.
-    assert "papers: 0 added, 0 promoted, 1 changed, 0 unchanged" in r.out
+    # An older digest moves the submissions of C and Q back to Dec 4: the same top rung, new facts.
+    assert "papers: 0 added, 0 promoted, 2 changed, 0 unchanged" in r.out
 
 
 def test_a_tie_on_date_and_position_is_broken_by_content_not_by_arrival(tmp_path):
