@@ -140,6 +140,26 @@ def test_certifications_split_after_the_names():
     assert wrapped.authors == ("Grace Hopper",) and wrapped.abstract is None
 
 
+def test_certification_entries_with_wrapped_authors_without_authors_and_cut_off():
+    """Constructed, not captured: the three shapes of a certification entry the fixture lacks."""
+    long_title = "A Title Much Longer Than Sixty Characters, So the Warning Has to Cut It Short"
+    text = "\n".join([
+        "Weekly TMLR digest for Mar 10, 2024", "", "New certifications", "==================", "",
+        "Featured Certification: Wrapped Authors", "", "Ada Lovelace, Alan Turing,", "Grace Hopper", "",
+        "https://openreview.net/forum?id=Wrapped001", "", "---", "",
+        "Survey Certification: No Authors Line", "", "https://openreview.net/forum?id=NoAuthor01", "", "---", "",
+        f"Expert Certification: {long_title}", "", "Ada Lovelace", "", "---", "",
+    ])  # fmt: skip
+    d = parse_digest(text, "certs.txt")
+    papers = by_id(d)
+    assert papers["Wrapped001"].authors == ("Ada Lovelace", "Alan Turing", "Grace Hopper")
+    assert papers["NoAuthor01"].authors == ()
+    assert set(papers) == {"Wrapped001", "NoAuthor01"}
+    assert [str(w) for w in d.warnings] == [
+        f"certs.txt:21: entry {long_title[:60]!r} is cut off (no URL); skipped"  # line 21: its first line
+    ]
+
+
 def test_daily_digest_unpadded_day_and_unknown_section():
     d = parse_digest((FIXTURES / "daily-2025-11-06.txt").read_text(encoding="utf-8"), "daily.txt")
     assert (d.kind, d.date) == ("daily", datetime(2025, 11, 6, tzinfo=UTC))
