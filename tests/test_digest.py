@@ -162,6 +162,36 @@ def test_certification_entries_with_wrapped_authors_without_authors_and_cut_off(
     ]
 
 
+def test_labels_out_of_order_are_text_and_an_empty_title_is_a_warning():
+    """Constructed: labels only count in their order (Title, Authors, Abstract, URL), inside an
+    abstract only a forum URL ends it, a certification line needs every name to be one, and an
+    entry with an empty title is skipped with a warning."""
+    text = "\n".join([
+        "Weekly TMLR digest for Mar 10, 2024", "", "Accepted papers", "===============", "",
+        "Title: A Title That Wraps", "Title: Onto a Line Like a Label", "", "Authors: Ada Lovelace", "",
+        "Abstract: First line of the abstract.", "URL: https://github.com/example/code holds the code.", "Last line.",
+        "", "URL: https://openreview.net/forum?id=Labels0001", "", "---", "",
+        "Title:", "", "Authors: Nobody", "", "Abstract: No title.", "", "URL: https://openreview.net/forum?id=NoTitle001",
+        "", "---", "", "", "New certifications", "==================", "",
+        "Best Paper Award, Featured Certification: Not Split", "", "Ada Lovelace", "",
+        "https://openreview.net/forum?id=NotSplit01", "", "---", "",
+        "Featured Certification: Kept", "", "Ada Lovelace", "",
+        "https://openreview.net/forum?id=KeptCert01", "", "---", "",
+    ])  # fmt: skip
+    d = parse_digest(text, "labels.txt")
+    papers = by_id(d)
+    assert set(papers) == {"Labels0001", "KeptCert01"}
+    assert papers["Labels0001"].title == "A Title That Wraps Title: Onto a Line Like a Label"
+    assert papers["Labels0001"].abstract == (
+        "First line of the abstract.\nURL: https://github.com/example/code holds the code.\nLast line."
+    )
+    assert papers["KeptCert01"].certifications == ("Featured Certification",)
+    assert [str(w) for w in d.warnings] == [
+        "labels.txt:19: entry has no title; skipped",
+        "labels.txt:33: unrecognised text in 'New certifications' skipped",
+    ]
+
+
 def test_daily_digest_unpadded_day_and_unknown_section():
     d = parse_digest((FIXTURES / "daily-2025-11-06.txt").read_text(encoding="utf-8"), "daily.txt")
     assert (d.kind, d.date) == ("daily", datetime(2025, 11, 6, tzinfo=UTC))
@@ -177,9 +207,10 @@ def test_cut_off_entry_is_skipped_with_its_line_and_the_rest_kept():
     d = parse_digest((FIXTURES / "cut-weekly-2023-04-30.txt").read_text(encoding="utf-8"), "cut.txt")
     assert [p.forum_id for p in d.papers] == ["JkIH4MeOc3", "OarsigVib0", "B4J40x7NjA", "s9efQF3QW1", "qxrwt6F3sf"]
     assert len(d.warnings) == 1
-    # Line 68 of the sample is "Title: Generalization as Dynamical Robustness--...".
-    assert str(d.warnings[0]).startswith("cut.txt:68: entry 'Generalization as Dynamical Robustness")
-    assert "cut off (no URL)" in str(d.warnings[0])
+    # Line 68 of the sample is "Title: Generalization as Dynamical Robustness--...": its first 60 characters.
+    assert str(d.warnings[0]) == (
+        "cut.txt:68: entry 'Generalization as Dynamical Robustness--The Role of Riemanni' is cut off (no URL); skipped"
+    )
 
 
 def test_text_without_a_digest_is_an_error():
