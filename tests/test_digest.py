@@ -192,6 +192,24 @@ def test_labels_out_of_order_are_text_and_an_empty_title_is_a_warning():
     ]
 
 
+def test_byte_order_mark_old_mac_line_ends_and_a_last_entry_without_separator():
+    """Constructed: a mail body that starts with a BOM and a heading (dated by its Subject),
+    lines ended by a lone CR, trailing spaces and an indented line in the abstract, and a
+    last entry with no `---` after it."""
+    lines = [
+        "Accepted papers", "===============", "",
+        "Title: Last Entry", "", "Authors: Ada Lovelace", "",
+        "Abstract: First line.   ", "    an indented line", "",
+        "URL: https://openreview.net/forum?id=LastEntry1",
+    ]  # fmt: skip
+    for text in ("\ufeff" + "\n".join(lines), "\r".join(lines), "\n".join(lines) + "\n\n\n"):
+        d = parse_digest(text, "mail", subject="Weekly TMLR digest for Apr 30, 2023")
+        assert d.warnings == ()
+        (paper,) = d.papers
+        assert (paper.forum_id, paper.title) == ("LastEntry1", "Last Entry")
+        assert paper.abstract == "First line.\n    an indented line"
+
+
 def test_daily_digest_unpadded_day_and_unknown_section():
     d = parse_digest((FIXTURES / "daily-2025-11-06.txt").read_text(encoding="utf-8"), "daily.txt")
     assert (d.kind, d.date) == ("daily", datetime(2025, 11, 6, tzinfo=UTC))
