@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -210,6 +211,53 @@ def test_byte_order_mark_old_mac_line_ends_and_a_last_entry_without_separator():
         assert paper.abstract == "First line.\n    an indented line"
 
 
+def test_sections_packed_tight_and_an_unknown_one_in_the_middle():
+    """Constructed: entries right under the underline and right above the next heading, an
+    unknown section before a known one, stray text ending a section that is not the last."""
+    text = "\n".join([
+        "Daily TMLR digest for Nov 06, 2025",
+        "Accepted papers", "===============",
+        "Title: Tight", "Authors: Ada Lovelace", "Abstract: Packed.", "URL: https://openreview.net/forum?id=Tight00001",
+        "Retractions", "===========", "Title: Gone", "URL: https://openreview.net/forum?id=Gone000001", "---",
+        "New submissions", "===============", "",
+        "Title: After", "", "Abstract: Kept.", "", "URL: https://openreview.net/forum?id=After00001", "", "---", "",
+        "stray words at the end of a section", "",
+        "New certifications", "==================", "",
+        "Featured Certification: Last", "", "Ada Lovelace", "", "https://openreview.net/forum?id=Last000001", "",
+    ])  # fmt: skip
+    d = parse_digest(text, "tight.txt")
+    assert [(a.forum_id, a.rung) for a in d.announcements] == [
+        ("Tight00001", Rung.ACCEPTED), ("After00001", Rung.SUBMITTED), ("Last000001", Rung.CERTIFIED)
+    ]
+    assert by_id(d)["Tight00001"].abstract == "Packed."
+    assert [str(w) for w in d.warnings] == [
+        "tight.txt:8: unknown section 'Retractions' skipped (1 entries)",
+        "tight.txt:24: unrecognised text in 'New submissions' skipped",
+    ]
+
+
+def test_a_title_line_without_sections_and_no_date_at_all_are_told_apart():
+    with pytest.raises(NotADigest) as e:
+        parse_digest("Weekly TMLR digest for Apr 30, 2023\n\nNothing else.\n", "t.txt")
+    assert str(e.value) == "t.txt: no TMLR digest sections found"
+    body = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]  # no title line
+    with pytest.raises(NotADigest) as e:
+        parse_digest(body, "m.eml", subject="TMLR")
+    assert str(e.value) == "m.eml: no digest date: no title line, Subject or Date"
+
+
+def test_the_title_line_is_looked_for_in_the_first_200_lines_only():
+    """After the page furniture of a web copy, not in an abstract far below."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    d = parse_digest("Skip to first unread message\n" + text, "web")  # the title on line 2
+    assert d.date == datetime(2023, 4, 30, tzinfo=UTC)
+    late = "\n" * 200 + text  # the title on line 201
+    d = parse_digest(late, "m", subject="Daily TMLR digest for May 2, 2023")
+    assert (d.date, d.kind) == (datetime(2023, 5, 2, tzinfo=UTC), "daily")
+    dotted = text.replace("Weekly TMLR digest for Apr 30, 2023", "Weekly TMLR digest for Sept. 5, 2023", 1)
+    assert parse_digest(dotted, "web").date == datetime(2023, 9, 5, tzinfo=UTC)
+
+
 def test_daily_digest_unpadded_day_and_unknown_section():
     d = parse_digest((FIXTURES / "daily-2025-11-06.txt").read_text(encoding="utf-8"), "daily.txt")
     assert (d.kind, d.date) == ("daily", datetime(2025, 11, 6, tzinfo=UTC))
@@ -242,12 +290,23 @@ def test_date_falls_back_to_subject_then_date_header():
     body = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]  # no title line
     d = parse_digest(body, "m", subject="[tmlr] Daily TMLR digest for Jan 2, 2024")
     assert (d.kind, d.date) == ("daily", datetime(2024, 1, 2, tzinfo=UTC))
-    sent = datetime(2023, 4, 29, 20, 0, 18, tzinfo=UTC).astimezone()
-    d = parse_digest(body, "m", subject="no date here", sent=datetime.fromisoformat("2023-04-29T20:00:18-07:00"))
-    assert d.date == datetime(2023, 4, 30, tzinfo=UTC)  # the UTC day it was sent
-    assert sent.tzinfo is not None
+    sent = datetime.fromisoformat("2023-04-29T20:00:18-07:00")
+    d = parse_digest(body, "m", subject="no date here", sent=sent)
+    assert (d.date, d.kind) == (datetime(2023, 4, 30, tzinfo=UTC), "weekly")  # the UTC day it was sent
     with pytest.raises(NotADigest, match="no digest date"):
         parse_digest(body, "m")
+
+
+def test_date_header_day_is_the_utc_day_whatever_the_local_zone(monkeypatch):
+    body = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]
+    monkeypatch.setenv("TZ", "America/Los_Angeles")  # where 03:00 UTC on Apr 30 is still Apr 29
+    time.tzset()
+    try:
+        d = parse_digest(body, "m", sent=datetime(2023, 4, 30, 3, 0, tzinfo=UTC))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert d.date == datetime(2023, 4, 30, tzinfo=UTC)
 
 
 def test_control_characters_are_removed():
