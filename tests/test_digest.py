@@ -258,6 +258,32 @@ def test_the_title_line_is_looked_for_in_the_first_200_lines_only():
     assert parse_digest(dotted, "web").date == datetime(2023, 9, 5, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("underline", "found"),
+    [
+        ("===============   ", True),  # trailing spaces, as mail leaves them
+        ("==============", False),  # one short: a rule, not this heading's underline
+        ("=====XX========", False),
+    ],
+)
+def test_a_heading_needs_an_underline_of_its_own_length(underline, found):
+    text = "Weekly TMLR digest for Apr 30, 2023\n\nNew submissions\n" + underline  # an empty last section
+    if found:
+        assert parse_digest(text, "h.txt").announcements == ()
+    else:
+        with pytest.raises(NotADigest, match="no TMLR digest sections found"):
+            parse_digest(text, "h.txt")
+
+
+def test_a_paper_listed_twice_in_one_section_counts_once_at_its_first_place():
+    items = [Item("Twice00001", "First Listing", abstract="A."), Item("Other00001", "Other", abstract="B."),
+             Item("Twice00001", "Second Listing", abstract="C.")]  # fmt: skip
+    d = parse_digest(digest_text(date(2023, 4, 30), submitted=items), "twice.txt")
+    assert [(a.forum_id, a.title, a.position) for a in d.announcements] == [
+        ("Twice00001", "First Listing", 0), ("Other00001", "Other", 1)
+    ]
+
+
 def test_daily_digest_unpadded_day_and_unknown_section():
     d = parse_digest((FIXTURES / "daily-2025-11-06.txt").read_text(encoding="utf-8"), "daily.txt")
     assert (d.kind, d.date) == ("daily", datetime(2025, 11, 6, tzinfo=UTC))
