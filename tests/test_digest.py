@@ -151,6 +151,8 @@ def test_certification_entries_with_wrapped_authors_without_authors_and_cut_off(
         "https://openreview.net/forum?id=Wrapped001", "", "---", "",
         "Survey Certification: No Authors Line", "", "https://openreview.net/forum?id=NoAuthor01", "", "---", "",
         f"Expert Certification: {long_title}", "", "Ada Lovelace", "", "---", "",
+        "Survey Certification: Broken URL", "", "Ada Lovelace", "", "https://openreview.net/forum?id=", "Broken0001",
+        "", "---", "",
     ])  # fmt: skip
     d = parse_digest(text, "certs.txt")
     papers = by_id(d)
@@ -159,7 +161,8 @@ def test_certification_entries_with_wrapped_authors_without_authors_and_cut_off(
     assert [a.authors for a in d.announcements if a.forum_id == "NoAuthor01"] == [()]  # not None
     assert set(papers) == {"Wrapped001", "NoAuthor01"}
     assert [str(w) for w in d.warnings] == [
-        f"certs.txt:21: entry {long_title[:60]!r} is cut off (no URL); skipped"  # line 21: its first line
+        f"certs.txt:21: entry {long_title[:60]!r} is cut off (no URL); skipped",  # line 21: its first line
+        "certs.txt:27: entry 'Broken URL' is cut off (no URL); skipped",  # a forum URL broken after "id=" is none
     ]
 
 
