@@ -86,3 +86,16 @@ def machine_lacks(why: str, fix: str = "") -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"CI is set but {why}" + (f": {fix}" if fix else ""))
     pytest.skip(why)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long_run(variable): runs only when the environment variable is set")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long runs are opt-in: unless their variable is set they are deselected (and counted as
+    such), never skipped, so a skip in the summary always means something is missing."""
+    off = [i for i in items if (m := i.get_closest_marker("long_run")) and not os.environ.get(m.args[0])]
+    if off:
+        config.hook.pytest_deselected(items=off)
+        items[:] = [i for i in items if i not in off]

@@ -52,7 +52,7 @@ def test_verbose_prints_the_summary_counts(out):
         "inputs read: 1 digests (0 other messages or files skipped, 0 duplicates)\n"
         "papers: 24 added, 0 promoted, 0 changed, 0 unchanged\n"
         "entries in the feed: 24\n"
-        "files written: 13\n"  # atom, rss, json for the feed and its three views, and index.html
+        "files written: 14\n"  # atom, rss, json for the feed and its three views, index.html, feeds.opml
     )
     r = run_cli("update", SAMPLE, FIXTURES / "certifications-2024-03-10.txt", "-o", out, "-v")
     assert r.code == 0

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from conftest import mtimes, run_cli, snapshot
 from digest2feed.digest import parse_digest
 from digest2feed.merge import merge
-from digest2feed.model import Rung
+from digest2feed.model import FORUM_URL, Rung
 from digest2feed.state import read_state
 from digestgen import Generated, Item, digest_text
 from model_merge import model_state, tied_candidates
@@ -170,9 +170,8 @@ def test_a_tie_on_date_and_position_is_broken_by_content_not_by_arrival(tmp_path
     for name, order in (("ab", ["first.txt", "again.txt"]), ("ba", ["again.txt", "first.txt"])):
         for n in order:
             assert run_cli("update", inputs[n], "-o", tmp_path / name).code == 0
-        assert entries(tmp_path / name / "atom.xml") == [
-            ("https://openreview.net/forum?id=PaperAAAA1#accepted", winner[0], "2023-03-02T12:00:00+00:00")
-        ]
+        want = (f"{FORUM_URL}PaperAAAA1#accepted", f"Accepted: {winner[0]}", "2023-03-02T12:00:00+00:00")
+        assert entries(tmp_path / name / "atom.xml") == [want]
     assert snapshot(tmp_path / "ab") == snapshot(tmp_path / "ba")
 
 
