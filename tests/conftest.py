@@ -7,6 +7,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -59,6 +60,15 @@ def out(tmp_path: Path) -> Path:
     return tmp_path / "out"
 
 
+def console_script() -> Path:
+    """The installed `digest2feed` command beside this interpreter (`.venv/bin/digest2feed`),
+    the one the README's cron lines and mail filters call."""
+    for folder in (Path(sys.executable).parent, Path(sys.prefix) / "bin"):
+        if (folder / "digest2feed").is_file():
+            return folder / "digest2feed"
+    pytest.fail(f"no digest2feed console script beside {sys.executable}: is the package installed (make test)?")
+
+
 def need_tool(name: str, package: str | None = None) -> str:
     """The path of a program a test needs. Missing: a skip on a developer's machine, but a
     failure under CI, where .ci/run installs it, so a missing install step can never hide."""
@@ -67,7 +77,25 @@ def need_tool(name: str, package: str | None = None) -> str:
     )
     if path:
         return path
-    why = f"{name} is not installed (apt-get install {package or name})"
+    machine_lacks(f"{name} is not installed (apt-get install {package or name})", ".ci/run must install it")
+
+
+def machine_lacks(why: str, fix: str = "") -> NoReturn:
+    """Stop a test this machine cannot run: a skip on a developer's machine, a failure
+    with the reason under CI (CI set), so that a test never silently stops running there."""
     if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {why}: .ci/run must install it")
+        pytest.fail(f"CI is set but {why}" + (f": {fix}" if fix else ""))
     pytest.skip(why)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long_run(variable): runs only when the environment variable is set")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long runs are opt-in: unless their variable is set they are deselected (and counted as
+    such), never skipped, so a skip in the summary always means something is missing."""
+    off = [i for i in items if (m := i.get_closest_marker("long_run")) and not os.environ.get(m.args[0])]
+    if off:
+        config.hook.pytest_deselected(items=off)
+        items[:] = [i for i in items if i not in off]

@@ -44,6 +44,25 @@ def digest_text(day: date, certified=(), accepted=(), submitted=(), kind: str = 
     return "\n".join(out) + "\n"
 
 
+@dataclass(frozen=True)
+class Generated:
+    """One digest as a test generated it: the facts a model can use, and the text the parser gets."""
+
+    day: date
+    kind: str = "Weekly"  # or "Daily"
+    certified: tuple[Item, ...] = ()
+    accepted: tuple[Item, ...] = ()
+    submitted: tuple[Item, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind.lower()}-{self.day:%Y-%m-%d}.txt"
+
+    @property
+    def text(self) -> str:
+        return digest_text(self.day, self.certified, self.accepted, self.submitted, kind=self.kind)
+
+
 def _heading(name: str) -> list[str]:
     return ["", name, "=" * len(name), "", ""]
 
@@ -58,6 +77,11 @@ CERTS = ["Featured Certification", "Survey Certification", "Reproducibility Cert
 
 
 def history(weeks: int, per_week: int, rng, start: date = date(2022, 1, 2)) -> list[tuple[str, str]]:
+    """(file name, text) of each digest of ``history_digests``."""
+    return [(g.name, g.text) for g in history_digests(weeks, per_week, rng, start)]
+
+
+def history_digests(weeks: int, per_week: int, rng, start: date = date(2022, 1, 2)) -> list[Generated]:
     """Weekly digests in which papers are submitted, accepted weeks later, some certified after.
 
     ``rng`` is a ``random.Random``: the same seed gives the same history.
@@ -72,7 +96,7 @@ def history(weeks: int, per_week: int, rng, start: date = date(2022, 1, 2)) -> l
         paragraphs = [words(rng.randint(20, 60)) + latex for _ in range(rng.randint(1, 3))]
         return "\n\n".join(p.replace(" with ", "\nwith ", 1) for p in paragraphs)
 
-    out: list[tuple[str, str]] = []
+    out: list[Generated] = []
     submitted: list[Item] = []
     accepted: list[Item] = []
     serial = 0
@@ -89,5 +113,5 @@ def history(weeks: int, per_week: int, rng, start: date = date(2022, 1, 2)) -> l
         cert = [Item(i.forum_id, i.title, i.authors, "", tuple(rng.sample(CERTS, rng.randint(1, 2)))) for i in cert]
         submitted += new
         accepted += acc
-        out.append((f"weekly-{day:%Y-%m-%d}.txt", digest_text(day, certified=cert, accepted=acc, submitted=new)))
+        out.append(Generated(day, "Weekly", tuple(cert), tuple(acc), tuple(new)))
     return out

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conftest import mtimes, run_cli, snapshot
-from digest2feed.digest import parse_digest
-from digest2feed.merge import merge
-from digestgen import history
+from digest2feed.state import read_state
+from digestgen import history, history_digests
+from model_merge import model_state
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
@@ -38,18 +38,18 @@ def links(path: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def backfill(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("backfill")
-    texts = history(220, 12, random.Random(7))
-    inputs = write_all(tmp / "in", texts)
+    gens = history_digests(220, 12, random.Random(7))
+    inputs = write_all(tmp / "in", [(g.name, g.text) for g in gens])
     out = tmp / "out"
     r = run_cli("update", *inputs, "-o", out, "--max-entries", "100", "--base-url", "https://x.example/f/", "-v")
     assert r.code == 0, r.err
-    return texts, inputs, out
+    return gens, inputs, out
 
 
 def test_backfill_loses_no_paper_and_no_rung(backfill):
-    texts, _, out = backfill
-    assert len(texts) >= 200
-    expected = merge({}, [parse_digest(t, n) for n, t in texts])
+    gens, _, out = backfill
+    assert len(gens) >= 200
+    expected = model_state(gens)
     files = sorted(out.glob("archive/*.xml"))
     assert len(files) > 40
     found: dict[str, str] = {}
@@ -67,6 +67,8 @@ def test_backfill_loses_no_paper_and_no_rung(backfill):
     # Every paper's newest rung is either in the window or archived; never both, never an older one in the window.
     tops = {f"https://openreview.net/forum?id={fid}#{rec.top.slug}" for fid, rec in expected.items()}
     assert {e.id for e in window} <= tops
+    # Every fact, not only the ids: the state read back from the window and the archives is the model's.
+    assert read_state(out) == expected
 
 
 def test_archives_chain_both_ways_and_are_marked(backfill):
@@ -107,22 +109,22 @@ def archived(out: Path) -> int:
     return sum(len(feedparser.parse(p.read_bytes()).entries) for p in out.glob("archive/*.xml"))
 
 
-def test_window_size_changes_move_entries_and_back(tmp_path):
-    texts = history(30, 10, random.Random(3))
-    state = merge({}, [parse_digest(t, n) for n, t in texts])
+def test_window_size_changes_move_entries_to_the_archive_and_back(tmp_path):
+    gens = history_digests(30, 10, random.Random(3))
+    state = model_state(gens)
     papers, rungs = len(state), sum(len(rec.sightings) for rec in state.values())
-    inputs = write_all(tmp_path / "in", texts)
+    inputs = write_all(tmp_path / "in", [(g.name, g.text) for g in gens])
     out = tmp_path / "out"
-    run_cli("update", *inputs, "-o", out, "--max-entries", "50")
+    assert run_cli("update", *inputs, "-o", out, "--max-entries", "50").code == 0
     at50 = snapshot(out)
     assert archived(out) == rungs - 50
-    run_cli("update", "-o", out, "--max-entries", "10")
+    assert run_cli("update", "-o", out, "--max-entries", "10").code == 0
     assert len(feedparser.parse((out / "atom.xml").read_bytes()).entries) == 10
     assert archived(out) == rungs - 10
-    run_cli("update", "-o", out, "--max-entries", "100000")
+    assert run_cli("update", "-o", out, "--max-entries", "100000").code == 0
     assert len(feedparser.parse((out / "atom.xml").read_bytes()).entries) == papers
     assert archived(out) == rungs - papers  # only the superseded rungs, as history
-    run_cli("update", "-o", out, "--max-entries", "50")
+    assert run_cli("update", "-o", out, "--max-entries", "50").code == 0
     assert snapshot(out) == at50
 
 
@@ -131,7 +133,7 @@ def test_late_old_digest_goes_to_the_archive_without_touching_the_window(tmp_pat
     inputs = write_all(tmp_path / "in", texts)
     out = tmp_path / "out"
     late = inputs.pop(3)
-    run_cli("update", *inputs, "-o", out, "--max-entries", "20")
+    assert run_cli("update", *inputs, "-o", out, "--max-entries", "20").code == 0
     window = (out / "atom.xml").read_bytes()
     r = run_cli("update", late, "-o", out, "--max-entries", "20", "-v")
     assert r.code == 0
@@ -142,7 +144,7 @@ def test_late_old_digest_goes_to_the_archive_without_touching_the_window(tmp_pat
 def test_damaged_archive_is_refused_and_nothing_written(tmp_path):
     inputs = write_all(tmp_path / "in", history(20, 10, random.Random(1)))
     out = tmp_path / "out"
-    run_cli("update", *inputs[:-1], "-o", out, "--max-entries", "10")
+    assert run_cli("update", *inputs[:-1], "-o", out, "--max-entries", "10").code == 0
     victim = sorted(out.glob("archive/*.xml"))[1]
     victim.write_bytes(victim.read_bytes()[:-200])
     before, times = snapshot(out), mtimes(out)
@@ -156,9 +158,9 @@ def test_damaged_archive_is_refused_and_nothing_written(tmp_path):
 @given(st.integers(0, 2**32), st.lists(st.integers(1, 40), min_size=1, max_size=4))
 def test_orders_groupings_and_window_changes_give_identical_trees(seed, windows):
     rnd = random.Random(seed)
-    texts = history(rnd.randint(3, 25), 8, rnd)
+    gens = history_digests(rnd.randint(3, 25), 8, rnd)
     with tempfile.TemporaryDirectory() as tmp:
-        inputs = write_all(Path(tmp) / "in", texts)
+        inputs = write_all(Path(tmp) / "in", [(g.name, g.text) for g in gens])
         final = str(windows[-1])
         one, many = Path(tmp) / "one", Path(tmp) / "many"
         assert run_cli("update", *inputs, "-o", one, "--max-entries", final).code == 0
@@ -172,3 +174,4 @@ def test_orders_groupings_and_window_changes_give_identical_trees(seed, windows)
             runs += 1
         assert run_cli("update", "-o", many, "--max-entries", final).code == 0
         assert snapshot(many) == snapshot(one)
+        assert read_state(many) == model_state(gens)

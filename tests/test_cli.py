@@ -6,10 +6,11 @@ import json
 import subprocess
 import sys
 
-from conftest import FIXTURES, SAMPLE, mtimes, run_cli, snapshot
+from conftest import FIXTURES, SAMPLE, console_script, mtimes, run_cli, snapshot
+from digest2feed import __version__
 
 
-def test_parse_json_shape():
+def test_parse_json_has_the_documented_shape_and_values():
     r = run_cli("parse", SAMPLE, FIXTURES / "certifications-2024-03-10.txt", "--json")
     assert r.code == 0, r.err
     doc = json.loads(r.out)
@@ -44,18 +45,23 @@ def test_update_is_quiet_and_writes_the_feeds(out):
     assert {"atom.xml", "rss.xml", "feed.json", "index.html"} <= set(snapshot(out))
 
 
-def test_verbose_summary(out):
+def test_verbose_prints_the_summary_counts(out):
     r = run_cli("update", SAMPLE, "-o", out, "-v")
-    assert r.code == 0
-    assert "papers: 24 added, 0 promoted, 0 changed, 0 unchanged" in r.out
-    assert "entries in the feed: 24" in r.out
+    assert (r.code, r.err) == (0, "")
+    assert r.out == (
+        "inputs read: 1 digests (0 other messages or files skipped, 0 duplicates)\n"
+        "papers: 24 added, 0 promoted, 0 changed, 0 unchanged\n"
+        "entries in the feed: 24\n"
+        "files written: 14\n"  # atom, rss, json for the feed and its three views, index.html, feeds.opml
+    )
     r = run_cli("update", SAMPLE, FIXTURES / "certifications-2024-03-10.txt", "-o", out, "-v")
+    assert r.code == 0
     assert "papers: 2 added, 0 promoted, 0 changed, 24 unchanged" in r.out
     assert "files written: 0" not in r.out
 
 
-def test_rerun_rewrites_nothing(out):
-    run_cli("update", SAMPLE, "-o", out)
+def test_rerun_and_regeneration_rewrite_nothing(out):
+    assert run_cli("update", SAMPLE, "-o", out).code == 0
     before, times = snapshot(out), mtimes(out)
     for args in (("update", SAMPLE, "-o", out), ("update", "-o", out)):
         assert run_cli(*args).code == 0
@@ -70,11 +76,12 @@ def test_cut_off_digest_warns_with_line_and_keeps_the_rest(out):
     assert len(warnings) == 1
     assert warnings[0].startswith(f"digest2feed: warning: {FIXTURES / 'cut-weekly-2023-04-30.txt'}:68: entry ")
     assert "entries in the feed: 5" in r.out
-    assert run_cli("update", FIXTURES / "cut-weekly-2023-04-30.txt", "-o", out, "-q").err == ""
+    r = run_cli("update", FIXTURES / "cut-weekly-2023-04-30.txt", "-o", out, "-q")
+    assert (r.code, r.err) == (0, "")
 
 
 def test_non_digest_is_an_error_and_nothing_is_written(out):
-    run_cli("update", SAMPLE, "-o", out)
+    assert run_cli("update", SAMPLE, "-o", out).code == 0
     before, times = snapshot(out), mtimes(out)
     r = run_cli("update", FIXTURES / "daily-2025-11-06.txt", FIXTURES / "not-a-digest.txt", "-o", out)
     assert r.code == 1
@@ -82,7 +89,7 @@ def test_non_digest_is_an_error_and_nothing_is_written(out):
     assert snapshot(out) == before and mtimes(out) == times
 
 
-def test_missing_input_and_usage_errors(out):
+def test_missing_input_exits_1_and_wrong_usage_exits_2(out):
     r = run_cli("update", "no/such/file.txt", "-o", out)
     assert (r.code, r.err) == (1, "digest2feed: no/such/file.txt: no such file or folder\n")
     assert run_cli("update", "--no-such-flag").code == 2
@@ -91,7 +98,7 @@ def test_missing_input_and_usage_errors(out):
 
 
 def test_damaged_or_foreign_state_is_refused_untouched(out):
-    run_cli("update", SAMPLE, "-o", out)
+    assert run_cli("update", SAMPLE, "-o", out).code == 0
     good = (out / "atom.xml").read_bytes()
     cases = {
         "truncated": good[: len(good) // 2],
@@ -109,7 +116,7 @@ def test_damaged_or_foreign_state_is_refused_untouched(out):
         assert snapshot(out) == before, name
 
 
-def test_settings_file_and_flags(tmp_path, out):
+def test_settings_file_is_read_flags_win_and_bad_values_are_one_line_errors(tmp_path, out):
     cfg = tmp_path / "d2f.toml"
     cfg.write_text(
         f'title = "My TMLR"\nbase_url = "https://feeds.example.org/tmlr"\nmax_entries = 3\noutput = "{out}"\n'
@@ -121,6 +128,7 @@ def test_settings_file_and_flags(tmp_path, out):
     assert '<link href="https://feeds.example.org/tmlr/atom.xml" rel="self"' in atom
     assert atom.count("<entry>") == 3
     r = run_cli("update", "-c", cfg, "--max-entries", "5")
+    assert r.code == 0, r.err
     assert (out / "atom.xml").read_text().count("<entry>") == 5
     for bad, message in (
         ("max_entries = 0", "max_entries must be a positive integer (got 0)"),
@@ -135,30 +143,47 @@ def test_settings_file_and_flags(tmp_path, out):
     assert r.code == 2 and "--max-entries: max_entries must be a positive integer" in r.err  # wrong usage
 
 
-def test_settings_file_in_working_folder(tmp_path, monkeypatch):
+def test_settings_file_in_the_working_folder_is_read(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "digest2feed.toml").write_text('output = "site"\ntitle = "Local"\n')
     assert run_cli("update", SAMPLE).code == 0
     assert "<title>Local</title>" in (tmp_path / "site" / "atom.xml").read_text()
 
 
-def test_module_and_console_script_run(out):
+def test_installed_console_script_runs_with_every_exit_status(tmp_path):
+    """`.venv/bin/digest2feed`, as cron and mail filters call it: its exit status is main()'s."""
+    script = console_script()
+    run = [str(script), "update", str(SAMPLE), "-o", str(tmp_path / "script"), "-v"]
+    r = subprocess.run(run, capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "") and "entries in the feed: 24" in r.stdout
+    assert run_cli("update", SAMPLE, "-o", tmp_path / "in-process").code == 0
+    assert snapshot(tmp_path / "script") == snapshot(tmp_path / "in-process")
+    bad = [str(script), "update", str(FIXTURES / "not-a-digest.txt"), "-o", str(tmp_path / "script")]
+    r = subprocess.run(bad, capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (1, f"digest2feed: {FIXTURES / 'not-a-digest.txt'}: holds no TMLR digest\n")
+    r = subprocess.run([str(script), "update", "--no-such-flag"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "unrecognized arguments: --no-such-flag" in r.stderr
+    r = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, f"digest2feed {__version__}\n")
+
+
+def test_module_runs_like_the_script(out):
     r = subprocess.run(
         [sys.executable, "-m", "digest2feed", "update", str(SAMPLE), "-o", str(out), "-v"],
         capture_output=True,
         text=True,
     )
-    assert r.returncode == 0 and "entries in the feed: 24" in r.stdout
+    assert (r.returncode, r.stderr) == (0, "") and "entries in the feed: 24" in r.stdout
 
 
-def test_progress_only_on_a_terminal(tmp_path):
+def test_progress_line_only_on_a_terminal(tmp_path):
     """A person at a terminal sees how far a long run has come; cron sees nothing."""
     import os
     import pty
 
     main_fd, tty_fd = pty.openpty()
     env = {**os.environ, "DIGEST2FEED_PROGRESS_AFTER": "0"}  # every run counts as long here
-    cmd = [sys.executable, "-m", "digest2feed", "update", str(SAMPLE), "-o", str(tmp_path / "a")]
+    cmd = [str(console_script()), "update", str(SAMPLE), "-o", str(tmp_path / "a")]
     proc = subprocess.run(cmd, stderr=tty_fd, stdout=subprocess.PIPE, env=env, timeout=60)
     os.close(tty_fd)
     shown = b""

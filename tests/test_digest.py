@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -140,6 +142,151 @@ def test_certifications_split_after_the_names():
     assert wrapped.authors == ("Grace Hopper",) and wrapped.abstract is None
 
 
+def test_certification_entries_with_wrapped_authors_without_authors_and_cut_off():
+    """Constructed, not captured: the three shapes of a certification entry the fixture lacks."""
+    long_title = "A Title Much Longer Than Sixty Characters, So the Warning Has to Cut It Short"
+    text = "\n".join([
+        "Weekly TMLR digest for Mar 10, 2024", "", "New certifications", "==================", "",
+        "Featured Certification: Wrapped Authors", "", "Ada Lovelace, Alan Turing,", "Grace Hopper", "",
+        "https://openreview.net/forum?id=Wrapped001", "", "---", "",
+        "Survey Certification: No Authors Line", "", "https://openreview.net/forum?id=NoAuthor01", "", "---", "",
+        f"Expert Certification: {long_title}", "", "Ada Lovelace", "", "---", "",
+        "Survey Certification: Broken URL", "", "Ada Lovelace", "", "https://openreview.net/forum?id=", "Broken0001",
+        "", "---", "",
+    ])  # fmt: skip
+    d = parse_digest(text, "certs.txt")
+    papers = by_id(d)
+    assert papers["Wrapped001"].authors == ("Ada Lovelace", "Alan Turing", "Grace Hopper")
+    assert papers["NoAuthor01"].authors == ()
+    assert [a.authors for a in d.announcements if a.forum_id == "NoAuthor01"] == [()]  # not None
+    assert set(papers) == {"Wrapped001", "NoAuthor01"}
+    assert [str(w) for w in d.warnings] == [
+        f"certs.txt:21: entry {long_title[:60]!r} is cut off (no URL); skipped",  # line 21: its first line
+        "certs.txt:27: entry 'Broken URL' is cut off (no URL); skipped",  # a forum URL broken after "id=" is none
+    ]
+
+
+def test_labels_out_of_order_are_text_and_an_empty_title_is_a_warning():
+    """Constructed: labels only count in their order (Title, Authors, Abstract, URL), inside an
+    abstract only a forum URL ends it, a certification line needs every name to be one, and an
+    entry with an empty title is skipped with a warning."""
+    text = "\n".join([
+        "Weekly TMLR digest for Mar 10, 2024", "", "Accepted papers", "===============", "",
+        "Title: A Title That Wraps", "Title: Onto a Line Like a Label", "", "Authors: Ada Lovelace", "",
+        "Abstract: First line of the abstract.", "URL: https://github.com/example/code holds the code.", "Last line.",
+        "", "URL: https://openreview.net/forum?id=Labels0001", "", "---", "",
+        "Title:", "", "Authors: Nobody", "", "Abstract: No title.", "", "URL: https://openreview.net/forum?id=NoTitle001",
+        "", "---", "", "", "New certifications", "==================", "",
+        "Best Paper Award, Featured Certification: Not Split", "", "Ada Lovelace", "",
+        "https://openreview.net/forum?id=NotSplit01", "", "---", "",
+        "Featured Certification: Kept", "", "Ada Lovelace", "",
+        "https://openreview.net/forum?id=KeptCert01", "", "---", "",
+    ])  # fmt: skip
+    d = parse_digest(text, "labels.txt")
+    papers = by_id(d)
+    assert set(papers) == {"Labels0001", "KeptCert01"}
+    assert papers["Labels0001"].title == "A Title That Wraps Title: Onto a Line Like a Label"
+    assert papers["Labels0001"].abstract == (
+        "First line of the abstract.\nURL: https://github.com/example/code holds the code.\nLast line."
+    )
+    assert papers["KeptCert01"].certifications == ("Featured Certification",)
+    assert [str(w) for w in d.warnings] == [
+        "labels.txt:19: entry has no title; skipped",
+        "labels.txt:33: unrecognised text in 'New certifications' skipped",
+    ]
+
+
+def test_byte_order_mark_old_mac_line_ends_and_a_last_entry_without_separator():
+    """Constructed: a mail body that starts with a BOM and a heading (dated by its Subject),
+    lines ended by a lone CR, trailing spaces and an indented line in the abstract, and a
+    last entry with no `---` after it."""
+    lines = [
+        "Accepted papers", "===============", "",
+        "Title: Last Entry", "", "Authors: Ada Lovelace", "",
+        "Abstract: First line.   ", "    an indented line", "",
+        "URL: https://openreview.net/forum?id=LastEntry1",
+    ]  # fmt: skip
+    for text in ("\ufeff" + "\n".join(lines), "\r".join(lines), "\n".join(lines) + "\n\n\n"):
+        d = parse_digest(text, "mail", subject="Weekly TMLR digest for Apr 30, 2023")
+        assert d.warnings == ()
+        (paper,) = d.papers
+        assert (paper.forum_id, paper.title) == ("LastEntry1", "Last Entry")
+        assert paper.abstract == "First line.\n    an indented line"
+
+
+def test_sections_packed_tight_and_an_unknown_one_in_the_middle():
+    """Constructed: entries right under the underline and right above the next heading, an
+    unknown section before a known one, stray text ending a section that is not the last."""
+    text = "\n".join([
+        "Daily TMLR digest for Nov 06, 2025",
+        "Accepted papers", "===============",
+        "Title: Tight", "Authors: Ada Lovelace", "Abstract: Packed.", "URL: https://openreview.net/forum?id=Tight00001",
+        "Retractions", "===========", "Title: Gone", "URL: https://openreview.net/forum?id=Gone000001", "---",
+        "New submissions", "===============", "",
+        "Title: After", "", "Abstract: Kept.", "", "URL: https://openreview.net/forum?id=After00001", "", "---", "",
+        "stray words at the end of a section", "",
+        "New certifications", "==================", "",
+        "Featured Certification: Last", "", "Ada Lovelace", "", "https://openreview.net/forum?id=Last000001", "",
+    ])  # fmt: skip
+    d = parse_digest(text, "tight.txt")
+    assert [(a.forum_id, a.rung) for a in d.announcements] == [
+        ("Tight00001", Rung.ACCEPTED), ("After00001", Rung.SUBMITTED), ("Last000001", Rung.CERTIFIED)
+    ]
+    assert by_id(d)["Tight00001"].abstract == "Packed."
+    assert [str(w) for w in d.warnings] == [
+        "tight.txt:8: unknown section 'Retractions' skipped (1 entries)",
+        "tight.txt:24: unrecognised text in 'New submissions' skipped",
+    ]
+
+
+def test_a_title_line_without_sections_and_no_date_at_all_are_told_apart():
+    with pytest.raises(NotADigest) as e:
+        parse_digest("Weekly TMLR digest for Apr 30, 2023\n\nNothing else.\n", "t.txt")
+    assert str(e.value) == "t.txt: no TMLR digest sections found"
+    body = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]  # no title line
+    with pytest.raises(NotADigest) as e:
+        parse_digest(body, "m.eml", subject="TMLR")
+    assert str(e.value) == "m.eml: no digest date: no title line, Subject or Date"
+
+
+def test_the_title_line_is_looked_for_in_the_first_200_lines_only():
+    """After the page furniture of a web copy, not in an abstract far below."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    d = parse_digest("Skip to first unread message\n" + text, "web")  # the title on line 2
+    assert d.date == datetime(2023, 4, 30, tzinfo=UTC)
+    late = "\n" * 200 + text  # the title on line 201
+    d = parse_digest(late, "m", subject="Daily TMLR digest for May 2, 2023")
+    assert (d.date, d.kind) == (datetime(2023, 5, 2, tzinfo=UTC), "daily")
+    dotted = text.replace("Weekly TMLR digest for Apr 30, 2023", "Weekly TMLR digest for Sept. 5, 2023", 1)
+    assert parse_digest(dotted, "web").date == datetime(2023, 9, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("underline", "found"),
+    [
+        ("===============   ", True),  # trailing spaces, as mail leaves them
+        ("==============", False),  # one short: a rule, not this heading's underline
+        ("=====XX========", False),
+    ],
+)
+def test_a_heading_needs_an_underline_of_its_own_length(underline, found):
+    text = "Weekly TMLR digest for Apr 30, 2023\n\nNew submissions\n" + underline  # an empty last section
+    if found:
+        assert parse_digest(text, "h.txt").announcements == ()
+    else:
+        with pytest.raises(NotADigest, match="no TMLR digest sections found"):
+            parse_digest(text, "h.txt")
+
+
+def test_a_paper_listed_twice_in_one_section_counts_once_at_its_first_place():
+    items = [Item("Twice00001", "First Listing", abstract="A."), Item("Other00001", "Other", abstract="B."),
+             Item("Twice00001", "Second Listing", abstract="C.")]  # fmt: skip
+    d = parse_digest(digest_text(date(2023, 4, 30), submitted=items), "twice.txt")
+    assert [(a.forum_id, a.title, a.position) for a in d.announcements] == [
+        ("Twice00001", "First Listing", 0), ("Other00001", "Other", 1)
+    ]
+
+
 def test_daily_digest_unpadded_day_and_unknown_section():
     d = parse_digest((FIXTURES / "daily-2025-11-06.txt").read_text(encoding="utf-8"), "daily.txt")
     assert (d.kind, d.date) == ("daily", datetime(2025, 11, 6, tzinfo=UTC))
@@ -155,9 +302,10 @@ def test_cut_off_entry_is_skipped_with_its_line_and_the_rest_kept():
     d = parse_digest((FIXTURES / "cut-weekly-2023-04-30.txt").read_text(encoding="utf-8"), "cut.txt")
     assert [p.forum_id for p in d.papers] == ["JkIH4MeOc3", "OarsigVib0", "B4J40x7NjA", "s9efQF3QW1", "qxrwt6F3sf"]
     assert len(d.warnings) == 1
-    # Line 68 of the sample is "Title: Generalization as Dynamical Robustness--...".
-    assert str(d.warnings[0]).startswith("cut.txt:68: entry 'Generalization as Dynamical Robustness")
-    assert "cut off (no URL)" in str(d.warnings[0])
+    # Line 68 of the sample is "Title: Generalization as Dynamical Robustness--...": its first 60 characters.
+    assert str(d.warnings[0]) == (
+        "cut.txt:68: entry 'Generalization as Dynamical Robustness--The Role of Riemanni' is cut off (no URL); skipped"
+    )
 
 
 def test_text_without_a_digest_is_an_error():
@@ -171,12 +319,23 @@ def test_date_falls_back_to_subject_then_date_header():
     body = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]  # no title line
     d = parse_digest(body, "m", subject="[tmlr] Daily TMLR digest for Jan 2, 2024")
     assert (d.kind, d.date) == ("daily", datetime(2024, 1, 2, tzinfo=UTC))
-    sent = datetime(2023, 4, 29, 20, 0, 18, tzinfo=UTC).astimezone()
-    d = parse_digest(body, "m", subject="no date here", sent=datetime.fromisoformat("2023-04-29T20:00:18-07:00"))
-    assert d.date == datetime(2023, 4, 30, tzinfo=UTC)  # the UTC day it was sent
-    assert sent.tzinfo is not None
+    sent = datetime.fromisoformat("2023-04-29T20:00:18-07:00")
+    d = parse_digest(body, "m", subject="no date here", sent=sent)
+    assert (d.date, d.kind) == (datetime(2023, 4, 30, tzinfo=UTC), "weekly")  # the UTC day it was sent
     with pytest.raises(NotADigest, match="no digest date"):
         parse_digest(body, "m")
+
+
+def test_date_header_day_is_the_utc_day_whatever_the_local_zone(monkeypatch):
+    body = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]
+    monkeypatch.setenv("TZ", "America/Los_Angeles")  # where 03:00 UTC on Apr 30 is still Apr 29
+    time.tzset()
+    try:
+        d = parse_digest(body, "m", sent=datetime(2023, 4, 30, 3, 0, tzinfo=UTC))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert d.date == datetime(2023, 4, 30, tzinfo=UTC)
 
 
 def test_control_characters_are_removed():
@@ -219,7 +378,7 @@ def is_label_like(text: str) -> bool:
     return any(line.lstrip().startswith(("Title:", "URL:", "Abstract:", "Authors:")) for line in text.split("\n"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), deadline=None)
 @given(digests())
 def test_parser_gives_back_what_the_digest_says(drawn):
     day, sections = drawn

@@ -9,19 +9,22 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
+import feedparser
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import SAMPLE
+from conftest import FIXTURES, SAMPLE, mtimes, run_cli, snapshot
 from digest2feed.digest import ILLEGAL_RE, NotADigest, clean_text, parse_digest
 from digest2feed.mail import read_message
-from digest2feed.merge import merge
 from digest2feed.pipeline import update
 from digest2feed.settings import Settings
-from digest2feed.state import StateError, read_file, read_state
+from digest2feed.state import StateError, read_state, scan, state_files
+from model_merge import model_state
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -95,7 +98,7 @@ def test_parser_on_broken_digests_and_the_feeds_it_leads_to(text):
         (Path(tmp) / "d.txt").write_text(clean_text(text), encoding="utf-8")  # no lone surrogate on disk
         settings = Settings(output=Path(tmp) / "out", max_entries=3, views=(), formats=("atom",), html=False)
         update(settings, [str(Path(tmp) / "d.txt")], io.BytesIO())
-        assert read_state(settings.output) == merge({}, [parse_digest(clean_text(text), "fuzz")])
+        assert read_state(settings.output) == model_state([parse_digest(clean_text(text), "fuzz")])
 
 
 @FUZZ
@@ -120,20 +123,69 @@ def test_mail_reader_on_damaged_mail(edits):
     assert mail.text is None or isinstance(mail.text, str)
 
 
-@FUZZ
-@given(st.lists(st.tuples(st.integers(0, 20000), st.binary(max_size=16)), min_size=1, max_size=6))
-def test_state_reader_on_damaged_files(tmp_path_factory, edits):
-    folder = tmp_path_factory.getbasetemp() / "fuzz-state"
-    if not (folder / "atom.xml").exists():
-        from conftest import run_cli
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """A real output folder with a window and archives: the files the fuzzer damages."""
+    folder = tmp_path_factory.mktemp("fuzz-state") / "out"
+    r = run_cli("update", SAMPLE, FIXTURES / "certifications-2024-03-10.txt", "-o", folder, "--max-entries", "5")
+    assert (r.code, r.err) == (0, "")
+    assert len(state_files(folder)) >= 3  # atom.xml and at least two archive months
+    return folder
 
-        assert run_cli("update", SAMPLE, "-o", folder).code == 0
-    data = bytearray((folder / "atom.xml").read_bytes())
-    for at, chunk in edits:
-        data[at : at + len(chunk)] = chunk
-    victim = folder / "victim.xml"
-    victim.write_bytes(bytes(data))
-    try:
-        read_file(victim)
-    except StateError as e:
-        assert e.problem.source == str(victim)
+
+EDITS = st.lists(
+    st.one_of(
+        st.tuples(st.just("overwrite"), st.integers(0, 2**20), st.binary(min_size=1, max_size=16)),
+        st.tuples(st.just("insert"), st.integers(0, 2**20), st.binary(min_size=1, max_size=16)),
+        st.tuples(st.just("cut"), st.integers(0, 2**20), st.just(b"")),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def damage(data: bytes, edits) -> bytes:
+    out = bytearray(data)
+    for op, at, chunk in edits:
+        at %= len(out) + 1
+        if op == "overwrite":
+            out[at : at + len(chunk)] = chunk
+        elif op == "insert":
+            out[at:at] = chunk
+        else:
+            del out[at:]
+    return bytes(out)
+
+
+@settings(FUZZ, max_examples=max(EXAMPLES // 3, 1))
+@given(st.integers(0, 99), EDITS)
+# Found by this test: undecodable bytes came out as "cannot read: Error reading file …", not as a refusal,
+@example(0, [("overwrite", 6, b"\x80")])
+# and libxml2's message for a NUL held a line break, so the one error took two lines.
+@example(0, [("overwrite", 1, b"\x00")])
+def test_damaged_state_file_through_scan_and_a_full_update_run(site, tmp_path_factory, which, edits):
+    """The reader runs use (``state.scan``) and the whole run: damage is either harmless or
+    refused with one line naming the file, exit 1 and nothing written."""
+    with tempfile.TemporaryDirectory(dir=tmp_path_factory.getbasetemp()) as tmp:
+        folder = Path(tmp) / "out"
+        shutil.copytree(site, folder)
+        files = state_files(folder)
+        victim = files[which % len(files)]
+        victim.write_bytes(damage(victim.read_bytes(), edits))
+        for wanted in (None, {"JkIH4MeOc3"}):
+            try:
+                scan(folder, wanted)
+            except StateError as e:
+                assert e.problem.source == str(victim)
+        before, times = snapshot(folder), mtimes(folder)
+        r = run_cli("update", FIXTURES / "daily-2025-11-06.txt", "-o", folder, "--max-entries", "5", "-q")
+        if r.code == 1:
+            assert r.err.startswith(f"digest2feed: {victim}") and r.err.count("\n") == 1, r.err
+            assert "refusing to touch it" in r.err, r.err
+            assert snapshot(folder) == before and mtimes(folder) == times
+        else:
+            # Damage that left a well-formed entry of ours (say, a changed letter in a title) is data.
+            assert (r.code, r.err) == (0, "")
+            for path in state_files(folder):
+                scan(folder, None)
+                assert feedparser.parse(path.read_bytes()).bozo == 0, path

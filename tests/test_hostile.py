@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import resource
 import subprocess
 import sys
@@ -51,29 +52,42 @@ def site(tmp_path):
     return out
 
 
-def hostile_files(tmp_path: Path, good: bytes) -> dict[str, bytes | None]:
+DOCTYPE = "holds a document type declaration, which digest2feed never writes"
+BROKEN_BODY = '<?xml version="1.0"?>\n<!DOCTYPE feed>\n<feed>&undefined; <<<\n'
+
+
+def hostile_files(tmp_path: Path, good: bytes) -> dict[str, tuple[bytes | None, str]]:
+    """Each hostile state file, and the start of the reason that must refuse it: which defence
+    (README, "hostile state files are refused") stops it."""
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET)
     return {
-        "billion laughs": LAUGHS.encode(),
-        "external entity": xxe(secret).encode(),
-        "doctype": b'<?xml version="1.0"?><!DOCTYPE feed SYSTEM "feed.dtd"><feed/>',
-        # The same bomb and entity behind a long comment: past any quick look at the start.
-        "late bomb": late(LAUGHS).encode(),
-        "late external entity": late(xxe(secret)).encode(),
-        "500 MB": None,
-        "another tool": b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><id>urn:x</id>'
-        b"<title>x</title><updated>2024-01-01T00:00:00Z</updated><generator>python-feedgen</generator></feed>",
-        "truncated": good[: len(good) // 3],
-        "binary": b"\x00\x01\x02" * 1000,
-        "empty": b"",
+        # A DOCTYPE in the first 4 KiB is refused before any parsing...
+        "billion laughs": (LAUGHS.encode(), DOCTYPE),
+        "external entity": (xxe(secret).encode(), DOCTYPE),
+        "doctype": (b'<?xml version="1.0"?><!DOCTYPE feed SYSTEM "feed.dtd"><feed/>', DOCTYPE),
+        "doctype, then no XML": (BROKEN_BODY.encode(), DOCTYPE),  # a parser would have called it malformed
+        # ...behind a 10 KB comment the parser (no entity expansion, no DTD, no network) meets it:
+        # libxml2's entity amplification limit stops the bomb, the parsed document's DOCTYPE the rest.
+        "late bomb": (late(LAUGHS).encode(), "is not well-formed XML (Maximum entity amplification factor exceeded"),
+        "late external entity": (late(xxe(secret)).encode(), DOCTYPE),
+        "late doctype, then no XML": (late(BROKEN_BODY).encode(), "is not well-formed XML (Entity 'undefined'"),
+        "500 MB": (None, f"is {500 * 1024 * 1024} bytes, larger than any feed digest2feed writes"),
+        "another tool": (
+            b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><id>urn:x</id>'
+            b"<title>x</title><updated>2024-01-01T00:00:00Z</updated><generator>python-feedgen</generator></feed>",
+            "is not an Atom feed written by digest2feed",
+        ),
+        "truncated": (good[: len(good) // 3], "is not well-formed XML (Premature end of data"),
+        "binary": (b"\x00\x01\x02" * 1000, "is not well-formed XML (Document is empty"),
+        "empty": (b"", "is not well-formed XML (Document is empty"),
     }
 
 
 @pytest.mark.parametrize("target", ["atom.xml", "archive"])
-def test_hostile_state_files_are_refused_untouched(tmp_path, site, target):
+def test_hostile_state_files_are_refused_untouched_by_the_defence_meant_for_them(tmp_path, site, target):
     victim = site / "atom.xml" if target == "atom.xml" else sorted(site.glob("archive/*.xml"))[0]
-    for name, data in hostile_files(tmp_path, victim.read_bytes()).items():
+    for name, (data, reason) in hostile_files(tmp_path, victim.read_bytes()).items():
         if data is None:
             with victim.open("wb") as f:
                 f.write(b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">')
@@ -90,7 +104,10 @@ def test_hostile_state_files_are_refused_untouched(tmp_path, site, target):
         )
         assert r.returncode == 1, (name, r.stderr)
         lines = r.stderr.splitlines()
-        assert len(lines) == 1 and lines[0].startswith(f"digest2feed: {victim}"), (name, r.stderr)
+        where = re.match(rf"digest2feed: {re.escape(str(victim))}(:\d+)?: ", lines[0])
+        assert len(lines) == 1 and where, (name, r.stderr)
+        assert lines[0][where.end() :].startswith(reason), (name, r.stderr)
+        assert lines[0].endswith("; refusing to touch it"), (name, r.stderr)
         assert "Traceback" not in r.stderr and SECRET not in r.stderr and "lollol" not in r.stderr
         assert snapshot(site) == before, name
         for path in site.rglob("*.*"):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import mailbox
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
+import feedparser
 import pytest
 
-from conftest import SAMPLE, mtimes, run_cli, snapshot
+from conftest import SAMPLE, console_script, mtimes, run_cli, snapshot
 from digest2feed.pipeline import load
 from mailgen import digest_part, message, other_mail
 
@@ -46,7 +48,7 @@ def test_every_transfer_encoding_and_part_gives_the_web_copy_entries(tmp_path, c
 
 
 @pytest.mark.parametrize("charset", ["utf-8", "iso-8859-1", "windows-1252"])
-def test_declared_charsets(tmp_path, charset):
+def test_declared_charsets_give_the_web_copy_entries(tmp_path, charset):
     web_text = WEB if charset != "iso-8859-1" else LATIN1_WEB
     web = tmp_path / "web.txt"
     web.write_text(web_text, encoding="utf-8")
@@ -98,6 +100,7 @@ def test_same_digest_in_every_form_gives_the_same_files(tmp_path):
     assert outputs["maildir"] == outputs["web"]
     # All forms together: still one entry per paper.
     r = run_cli("update", web, eml, tmp_path / "inbox.mbox", tmp_path / "Maildir", "-o", tmp_path / "all", "-v")
+    assert r.code == 0
     assert "entries in the feed: 24" in r.out
     assert snapshot(tmp_path / "all") == outputs["web"]
 
@@ -143,7 +146,7 @@ def test_non_digest_email_named_explicitly_is_an_error(tmp_path, out):
     assert not (out / "atom.xml").exists()
 
 
-def test_email_without_text_part(tmp_path, out):
+def test_email_without_a_text_part_is_a_one_line_error(tmp_path, out):
     msg = EmailMessage()
     msg["Subject"] = SUBJECT
     msg["From"] = "a@b"
@@ -193,7 +196,8 @@ def test_date_from_the_date_header_when_nothing_else_names_it(tmp_path):
 
 
 def cli(*args: str, stdin: bytes) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "digest2feed", *args], input=stdin, capture_output=True)
+    """The installed command, as procmail and maildrop call it."""
+    return subprocess.run([console_script(), *args], input=stdin, capture_output=True, timeout=60)
 
 
 def test_standard_input_as_a_mail_pipe_hands_it_over(tmp_path):
@@ -211,21 +215,63 @@ def test_standard_input_as_a_mail_pipe_hands_it_over(tmp_path):
     assert (r.returncode, r.stderr) == (1, b"digest2feed: <stdin>: is empty\n")
 
 
+# Loaded into each delivery process (sitecustomize.py on its PYTHONPATH): every process waits
+# here, just before it asks for the output folder's lock, until all of them have arrived, so
+# they reach the lock at the same moment. A barrier of files: the processes share nothing else.
+BARRIER = """
+import os, time
+from pathlib import Path
+import digest2feed.store as store
+
+_locked, _here = store.locked, Path(os.environ["D2F_BARRIER"])
+
+def locked(folder):
+    (_here / str(os.getpid())).touch()
+    deadline = time.monotonic() + 30
+    while len(list(_here.iterdir())) < int(os.environ["D2F_PARTIES"]) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return _locked(folder)
+
+store.locked = locked
+"""
+
+
 def test_two_deliveries_at_once_are_both_merged(tmp_path):
-    one = bytes(message(BODY, SUBJECT))
-    cert = "New certifications\n==================\n\nFeatured Certification: A Paper\n\nA B\n\n"
-    cert += "https://openreview.net/forum?id=NewPaper01\n\n---\n"
-    two = bytes(message(cert, "Weekly TMLR digest for May 07, 2023", message_id="<two@x>"))
-    out = str(tmp_path / "out")
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "digest2feed", "update", "-", "-o", out], stdin=subprocess.PIPE)
-        for _ in (one, two)
+    """Two mail filters pipe a digest each at the same moment: the lock serialises the runs,
+    so neither digest is lost. Both processes wait at a barrier just before the lock, so
+    they contend for it for real (remove the flock and this test fails)."""
+    out = tmp_path / "out"
+    assert run_cli("update", SAMPLE, "-o", out).code == 0  # the site as it was before the two mails
+    may = "New certifications\n==================\n\nFeatured Certification: A Paper\n\nA B\n\n"
+    may += "https://openreview.net/forum?id=NewPaper01\n\n---\n"
+    june = "New submissions\n===============\n\nTitle: Another Paper\n\nAbstract: Text.\n\n"
+    june += "URL: https://openreview.net/forum?id=NewPaper02\n\n---\n"
+    mails = [
+        bytes(message(may, "Weekly TMLR digest for May 07, 2023", message_id="<may@x>")),
+        bytes(message(june, "Weekly TMLR digest for Jun 04, 2023", message_id="<june@x>")),
     ]
-    for p, data in zip(procs, (one, two), strict=True):
-        p.communicate(data)
-        assert p.returncode == 0
-    r = run_cli("update", "-o", out, "-v")
-    assert "entries in the feed: 25" in r.out
+    hook, barrier = tmp_path / "hook", tmp_path / "barrier"
+    hook.mkdir()
+    barrier.mkdir()
+    (hook / "sitecustomize.py").write_text(BARRIER)
+    env = {**os.environ, "PYTHONPATH": str(hook), "D2F_BARRIER": str(barrier), "D2F_PARTIES": "2"}
+    procs = [
+        subprocess.Popen([console_script(), "update", "-", "-o", out], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)  # fmt: skip
+        for _ in mails
+    ]
+    for p, data in zip(procs, mails, strict=True):
+        p.stdin.write(data)
+        p.stdin.close()
+    for p in procs:
+        assert (p.wait(timeout=60), p.stderr.read(), p.stdout.read()) == (0, b"", b"")
+    assert len(list(barrier.iterdir())) == 2  # both really went through the barrier
+    ids = [e.id for e in feedparser.parse((out / "atom.xml").read_bytes()).entries]
+    assert len(ids) == 26
+    assert ids[:2] == [
+        "https://openreview.net/forum?id=NewPaper02#submitted",
+        "https://openreview.net/forum?id=NewPaper01#certified",
+    ]
 
 
 def test_kind_is_told_by_content_not_by_name(tmp_path):

@@ -394,7 +394,7 @@ def test_reader_reads_every_mathml_feed(sites):
 # --- the 50,000-paper bench history (long: MATH_HISTORY=50000) ------------------------------
 
 
-@pytest.mark.skipif(not os.environ.get("MATH_HISTORY"), reason="long run: MATH_HISTORY=<papers> (e.g. 50000)")
+@pytest.mark.long_run("MATH_HISTORY")  # deselected, not skipped, unless MATH_HISTORY=<papers> (e.g. 50000)
 def test_every_abstract_of_the_bench_history_loses_nothing(tmp_path):
     sys.path.insert(0, str(ROOT / "bench"))
     from generate import write_history

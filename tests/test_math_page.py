@@ -137,7 +137,7 @@ def test_chromium_typesets_every_span_and_loses_nothing(site, chromium, width):
         b.close()
 
 
-@pytest.mark.skipif(not os.environ.get("MATH_HISTORY"), reason="long run: MATH_HISTORY=<papers> (e.g. 50000)")
+@pytest.mark.long_run("MATH_HISTORY")  # deselected, not skipped, unless MATH_HISTORY=<papers> (e.g. 50000)
 def test_every_paper_of_the_bench_history_in_chromium(tmp_path, chromium):
     """Every paper of the bench history on pages of 2,000 (the real renderer), each loaded in Chromium."""
     sys.path.insert(0, str(ROOT / "bench"))

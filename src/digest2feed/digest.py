@@ -187,15 +187,16 @@ def _certification(lines: list[str], chunk: list[int], position: int) -> Announc
 def _split_certifications(line: str) -> tuple[tuple[str, ...], str] | None:
     """Split `A Certification, B Certification: Title: more` after the names.
 
-    A title may hold ': ', so split at the first ': ' whose left side is a list of
-    names that all end in ' Certification'. Plain string search keeps it linear.
+    A title may hold ': ', so split at the first 'Certification: ' if every name before
+    it ends in ' Certification'. No certification name holds ': ', so a later one can
+    never end the list (mutation testing showed a loop over later ones to be dead).
     """
     at = line.find("Certification: ")
-    while at != -1:
-        names = tuple(n.strip() for n in line[: at + len("Certification")].split(", "))
-        if all(n.endswith(" Certification") and len(n) > len(" Certification") for n in names):
-            return names, line[at + len("Certification: ") :]
-        at = line.find("Certification: ", at + 1)
+    if at == -1:
+        return None
+    names = tuple(n.strip() for n in line[: at + len("Certification")].split(", "))
+    if all(n.endswith(" Certification") for n in names):  # stripped, so never just " Certification"
+        return names, line[at + len("Certification: ") :]
     return None
 
 

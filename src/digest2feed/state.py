@@ -24,6 +24,7 @@ from digest2feed.merge import join
 from digest2feed.model import Problem, Record, Rung, Sighting
 from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PLAIN_TITLE, PROVENANCE
 from digest2feed.render.stamp import DIGESTS, HINT, MEMBERSHIPS
+from digest2feed.store import BACKUP_SUFFIX, backups, pending
 
 MAX_BYTES = 256 * 1024 * 1024
 PROLOG = 4096
@@ -47,11 +48,15 @@ class StateError(ValueError):
 
 
 def state_files(folder: Path) -> list[Path]:
-    """atom.xml and every archive document: together they hold the state."""
+    """atom.xml and every archive document: together they hold the state; after a run
+    died mid-commit, also the old versions it kept (store.commit)."""
     files = [folder / "atom.xml"] if (folder / "atom.xml").exists() else []
     archive = folder / ARCHIVE_DIR
     if archive.is_dir():
         files += sorted(archive.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].xml"))
+    if pending(folder):
+        old = backups(folder)
+        files += [p for p in old if p.parent == archive or (p.parent == folder and p.name.startswith(".atom.xml."))]
     return files
 
 
@@ -81,7 +86,7 @@ def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
     """
     out = Scan()
     for path in state_files(folder):
-        if path.parent.name == ARCHIVE_DIR:
+        if path.parent.name == ARCHIVE_DIR and not path.name.endswith(BACKUP_SUFFIX):
             out.archives.append(path.relative_to(folder).as_posix())
         root = _parse(path)
         if wanted is not None and path.name == "atom.xml":
@@ -125,17 +130,6 @@ def read_records(paths: set[Path], wanted: set[str]) -> dict[str, Record]:
     return records
 
 
-def read_file(path: Path) -> list[Record]:
-    """Every record of one state file (for tests and tools; runs use ``scan``)."""
-    records = []
-    for entry in _parse(path).iterfind(f"{A}entry"):
-        try:
-            records.append(_record(entry))
-        except (KeyError, ValueError, TypeError, AttributeError):
-            raise _refuse(path, "has a damaged entry", entry.sourceline) from None
-    return records
-
-
 def read_state(folder: Path) -> dict[str, Record]:
     return scan(folder, None).records
 
@@ -165,10 +159,11 @@ def _parse(path: Path) -> etree._Element:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
     try:
         tree = etree.parse(str(path), parser)
-    except etree.XMLSyntaxError as e:
-        raise _refuse(path, f"is not well-formed XML ({e.msg})", e.lineno) from None
-    except OSError as e:
-        raise StateError(Problem(str(path), f"cannot read: {e}")) from None
+    except etree.XMLSyntaxError as e:  # libxml2's message may hold a line break: one line per problem
+        raise _refuse(path, f"is not well-formed XML ({' '.join(e.msg.split())})", e.lineno) from None
+    except OSError as e:  # the file opened above; lxml says OSError for undecodable bytes (found by fuzzing)
+        why = str(e).rpartition("': ")[2] or str(e)  # "Error reading file '<path>': <why>"
+        raise _refuse(path, f"is not well-formed XML ({' '.join(why.split())})") from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise _refuse(path, "holds a document type declaration, which digest2feed never writes")
     root = tree.getroot()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -51,6 +52,10 @@ def share_folders(folder: Path, rels: Iterable[str]) -> None:
 def foreign(folder: Path, rels: Iterable[str], ours: Callable[[Path], bool]) -> list[str]:
     """The targets that exist but were not written by us: a run must never overwrite them."""
     return sorted(rel for rel in rels if (folder / rel).exists() and not ours(folder / rel))
+# While a run renames, the old version of each file it replaces stays reachable under this
+# suffix (a hard link): entries move both ways between atom.xml and the archives, so no
+# order of renames keeps every fact in some state file; the old versions do.
+BACKUP_SUFFIX = ".d2f-old"
 
 
 @contextmanager
@@ -83,8 +88,10 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
     before the next, so memory holds one file at a time. A failure while writing
     (disk full, read-only folder) removes the temporary files and changes nothing.
     Renames come only after every write succeeded, each atomic; stale files go
-    after the renames, so a crash at any point leaves every fact in some state
-    file. Returns the paths written or removed.
+    after the renames. Until the last of them, the pending marker and a hard link to
+    each replaced file's old version (``BACKUP_SUFFIX``) stay, so a crash at any point
+    leaves every fact in some state file or old version, which the next run reads.
+    Returns the paths written or removed.
     """
     _remove_leftovers(folder)
     temps: list[tuple[str, str]] = []
@@ -111,25 +118,45 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
     temps.sort(key=lambda t: t[1] == last)
     changed = [rel for _, rel in temps]
     if not changed and not any((folder / rel).exists() for rel in stale):
-        _remove(folder / PENDING_NAME)
+        _finish(folder)
         return []
     marker = folder / PENDING_NAME
     with open(marker, "wb") as f:
         os.fsync(f.fileno())
-    _sync_dirs({folder})
+    for rel in changed:
+        target = folder / rel
+        if target.exists():
+            os.link(target, target.parent / f".{target.name}.{secrets.token_hex(6)}{BACKUP_SUFFIX}")
+    _sync_dirs({(folder / rel).parent for rel in changed} | {folder})
     for tmp, rel in temps:
         os.replace(tmp, folder / rel)
     removed = [rel for rel in stale if _remove(folder / rel)]
     _sync_dirs({(folder / rel).parent for rel in [*changed, *removed]} | {folder})
-    _remove_emptied({(folder / rel).parent for rel in removed} - {folder})
-    marker.unlink()
-    _sync_dirs({folder})
+    _finish(folder, emptied={(folder / rel).parent for rel in removed} - {folder})
     return changed + removed
 
 
 def pending(folder: Path) -> bool:
     """True when a run died between its first rename and its last: files may disagree."""
     return (folder / PENDING_NAME).exists()
+
+
+def backups(folder: Path) -> list[Path]:
+    """Old versions kept by a run that died mid-commit (there are none without the marker)."""
+    return sorted(folder.rglob(f".*{BACKUP_SUFFIX}"))
+
+
+def _finish(folder: Path, emptied: set[Path] | None = None) -> None:
+    """The commit is whole: drop the old versions, made durable, and folders the run emptied
+    (only now can they be empty), then the marker."""
+    old = backups(folder)
+    for path in old:
+        path.unlink()
+    if old:
+        _sync_dirs({p.parent for p in old})
+    _remove_emptied(emptied or set())
+    _remove(folder / PENDING_NAME)
+    _sync_dirs({folder})
 
 
 def _remove_leftovers(folder: Path) -> None:
