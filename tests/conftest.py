@@ -99,3 +99,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if off:
         config.hook.pytest_deselected(items=off)
         items[:] = [i for i in items if i not in off]
+    # Long runs (a long_run variable, or FUZZ_EXAMPLES raised) may take hours: no per-test timeout.
+    for item in items:
+        if item.get_closest_marker("long_run") or os.environ.get("FUZZ_EXAMPLES"):
+            item.add_marker(pytest.mark.timeout(0))
