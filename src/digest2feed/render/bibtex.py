@@ -43,6 +43,7 @@ LETTERS = {
 FOLD = str.maketrans({"ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "þ": "th"})
 WORD = re.compile(r"(\\?[A-Za-z0-9]+)")
 CAPITALS = re.compile(r"[A-Z]{2,}")
+SPECIAL = re.compile(r"[{}&%#$]")  # what needs balancing or escaping; most titles and names hold none
 
 
 @lru_cache(maxsize=4096)  # the content (HTML and text) of an entry and the page all show it
@@ -82,17 +83,24 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^a-z]", "", folded)
 
 
+@lru_cache(maxsize=65536)  # authors recur across papers; a backfill builds 84,000 entries
 def latex(text: str, capitals: bool = False) -> str:
     """Text as a braced BibTeX field value: balanced braces, LaTeX specials escaped."""
+    if SPECIAL.search(text):
+        text = _escaped(text)
+    if capitals and CAPITALS.search(text):
+        text = WORD.sub(lambda m: m[0] if m[0][0] == "\\" else CAPITALS.sub(r"{\g<0>}", m[0]), text)
+    return text if text.isascii() else "".join(_accented(c) for c in _clusters(text))
+
+
+def _escaped(text: str) -> str:
     if not _balanced(text):
         text = text.replace("{", "\x00").replace("}", "\x01")
         text = text.replace("\x00", r"\textbraceleft{}").replace("\x01", r"\textbraceright{}")
     text = re.sub(r"(?<!\\)([&%#])", r"\\\1", text)
     if len(re.findall(r"(?<!\\)\$", text)) % 2:
         text = re.sub(r"(?<!\\)\$", r"\\$", text)
-    if capitals:
-        text = WORD.sub(lambda m: m[0] if m[0][0] == "\\" else CAPITALS.sub(r"{\g<0>}", m[0]), text)
-    return text if text.isascii() else "".join(_accented(c) for c in _clusters(text))
+    return text
 
 
 def _balanced(text: str) -> bool:
