@@ -106,7 +106,9 @@ def _parse(args: argparse.Namespace) -> int:
     from digest2feed.pipeline import load
 
     imap = None
-    if any(n.lower().startswith(("imap://", "imaps://")) for n in args.inputs):
+    from digest2feed.sources import is_imap
+
+    if any(map(is_imap, args.inputs)):
         from digest2feed.imap import Run
         from digest2feed.settings import SettingsError
         from digest2feed.settings import load as load_settings

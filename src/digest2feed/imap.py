@@ -55,10 +55,6 @@ class UrlError(ValueError):
     """A malformed IMAP URL; the message never repeats a password found in it."""
 
 
-def is_imap(name: str) -> bool:
-    return name.lower().startswith(("imap://", "imaps://"))
-
-
 @dataclass(frozen=True)
 class ImapUrl:
     scheme: str

@@ -16,7 +16,7 @@ from digest2feed.merge import entries as entries_of
 from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
 from digest2feed.settings import Settings
-from digest2feed.sources import Note, Text, read_inputs
+from digest2feed.sources import Note, Text, is_imap, read_inputs
 
 if TYPE_CHECKING:
     from digest2feed.imap import Run
@@ -175,7 +175,7 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
 
 def _imap_run(settings: Settings, names: list[str]) -> Run | None:
     """For IMAP inputs: the options and the checkpoint that lets them skip what the state holds."""
-    if not any(n.lower().startswith(("imap://", "imaps://")) for n in names):
+    if not any(map(is_imap, names)):
         return None
     from digest2feed import checkpoint
     from digest2feed.imap import Run
@@ -250,17 +250,25 @@ def _render(
     kept = {} if regenerate else {d.path: splice.stored(folder / d.path, d) for d, _ in todo if splice.spliceable(d)}
     records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})
     for i, (doc, fp) in enumerate(todo, 1):
-        reuse = kept.get(doc.path)
-        try:
-            if not reuse:
-                raise ValueError
-            fresh = [r for r in doc.refs if r.digest not in reuse]
-            data = render(doc, [records.entry(r) for r in fresh], fp)
-            yield doc.path, splice.assemble(doc, (folder / doc.path).read_bytes(), data, [r.digest for r in fresh])
-        except (ValueError, OSError):  # nothing to reuse, or a file that does not hold what it lists
+        data = _spliced(doc, fp, folder, records, kept[doc.path]) if kept.get(doc.path) else None
+        if data is None:
             records.need({r.forum_id for r in doc.refs})
-            yield doc.path, render(doc, [records.entry(r) for r in doc.refs], fp)
+            data = render(doc, [records.entry(r) for r in doc.refs], fp)
+        yield doc.path, data
         progress("files rendered", i, len(todo))
+
+
+def _spliced(doc: Document, fp: str, folder: Path, records: Records, reuse: set[str]) -> bytes | None:
+    """``doc`` rendered from the entries its old file holds plus the new ones; None when that
+    file does not hold what it lists (the caller then renders it whole)."""
+    from digest2feed.render import splice
+
+    fresh = [r for r in doc.refs if r.digest not in reuse]
+    data = render(doc, [records.entry(r) for r in fresh], fp)
+    try:
+        return splice.assemble(doc, (folder / doc.path).read_bytes(), data, [r.digest for r in fresh])
+    except (ValueError, OSError):
+        return None
 
 
 def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:

@@ -164,7 +164,8 @@ def _inputs(value: Any, origin: str) -> tuple[str, ...]:
     """Paths and IMAP URLs; not echoed when malformed, since a URL might hold a password by mistake."""
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise SettingsError([f"{origin}: inputs must be a list of paths and imap:// or imaps:// URLs"])
-    from digest2feed.imap import UrlError, is_imap, parse_url
+    from digest2feed.imap import UrlError, parse_url
+    from digest2feed.sources import is_imap
 
     for v in value:
         if is_imap(v):

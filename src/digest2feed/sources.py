@@ -50,12 +50,17 @@ class Note:
 Item = Text | Note
 
 
+def is_imap(name: str) -> bool:
+    """An IMAP URL rather than a path: the one test every layer uses to tell them apart."""
+    return name.lower().startswith(("imap://", "imaps://"))
+
+
 def read_inputs(names: list[str], stdin: BinaryIO, imap: Run | None = None) -> Iterator[Item]:
     for name in names:
         if name == "-":
             yield from _stdin(stdin)
             continue
-        if name.lower().startswith(("imap://", "imaps://")):
+        if is_imap(name):
             yield from _imap(name, imap)
             continue
         path = Path(name)
