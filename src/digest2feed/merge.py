@@ -16,6 +16,7 @@ from digest2feed.model import Digest, Entry, Record, Rung, Sighting
 
 State = Mapping[str, Record]
 NOON = timedelta(hours=12)
+RUNGS = tuple(Rung)  # iterating the Enum class itself is slow, and a backfill does it per entry
 
 
 def records(digest: Digest) -> dict[str, Record]:
@@ -75,7 +76,7 @@ def entries(record: Record) -> list[Entry]:
     rungs = record.rungs
     out = []
     for rung, s in record.sightings:
-        below = [rungs[r] for r in reversed(Rung) if r < rung and r in rungs]
+        below = [rungs[r] for r in reversed(RUNGS) if r < rung and r in rungs]
         certs = sorted(record.certifications, key=lambda c: (c[1], c[0])) if rung is Rung.CERTIFIED else []
         out.append(
             Entry(
@@ -85,7 +86,7 @@ def entries(record: Record) -> list[Entry]:
                 authors=s.authors,
                 abstract=s.abstract or next((b.abstract for b in below if b.abstract), None),
                 certification_dates=tuple(certs),
-                milestones=tuple((r, rungs[r].at) for r in Rung if r <= rung and r in rungs),
+                milestones=tuple((r, rungs[r].at) for r in RUNGS if r <= rung and r in rungs),
                 published=s.at,
                 updated=max([s.at, *(at for _, at in certs)]),
                 current=rung == record.top,

@@ -228,7 +228,7 @@ class Records:
         """Read the records of ``forums`` not in memory yet, one pass over the files holding them."""
         from digest2feed.state import read_records
 
-        missing = forums - self.records.keys()
+        missing = {f for f in forums if f not in self.records}  # not `forums - keys()`: that walks every key
         if missing:
             self.records |= read_records({row[-1] for f in missing for row in self.scan.index[f]}, missing)
 

@@ -34,7 +34,7 @@ def shown_title(entry: Entry, status: bool = True) -> str:
 
 
 def milestones_line(entry: Entry) -> str:
-    return " · ".join(f"{rung.label} {at:%Y-%m-%d}" for rung, at in entry.milestones)
+    return " · ".join(f"{rung.label} {at.date().isoformat()}" for rung, at in entry.milestones)
 
 
 def paragraphs(abstract: str) -> list[list[str]]:
@@ -58,7 +58,7 @@ def html(entry: Entry, math: str = "tex") -> str:
         if math == "mathml":
             parts.append("<p>" + math_html("\n".join(para), br=True) + "</p>")
         else:
-            parts.append("<p>" + "<br>\n".join(escape(line) for line in para) + "</p>")
+            parts.append("<p>" + escape("\n".join(para)).replace("\n", "<br>\n") + "</p>")
     parts.append(f"<p>{escape(milestones_line(entry))}</p>")
     if cite := bibtex.entry(entry):
         parts.append(f"<pre>{escape(cite)}</pre>")

@@ -111,10 +111,9 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     fg.d2f.doc = doc
     for e in entries:
         fe = _entry(fg, e, doc)
-        for name in e.authors:
-            fe.author({"name": name})
-        for term in e.categories:
-            fe.category(term=term)
+        if e.authors:  # one call: feedgen re-checks every author given so far on each
+            fe.author([{"name": name} for name in e.authors])
+        fe.category([{"term": term} for term in e.categories])
         fe.summary(content.summary(e))
         fe.content(content.html(e, doc.math), type="html")
         fe.d2f.entry = e
