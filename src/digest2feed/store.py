@@ -52,6 +52,8 @@ def share_folders(folder: Path, rels: Iterable[str]) -> None:
 def foreign(folder: Path, rels: Iterable[str], ours: Callable[[Path], bool]) -> list[str]:
     """The targets that exist but were not written by us: a run must never overwrite them."""
     return sorted(rel for rel in rels if (folder / rel).exists() and not ours(folder / rel))
+
+
 # While a run renames, the old version of each file it replaces stays reachable under this
 # suffix (a hard link): entries move both ways between atom.xml and the archives, so no
 # order of renames keeps every fact in some state file; the old versions do.
