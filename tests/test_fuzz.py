@@ -189,3 +189,25 @@ def test_damaged_state_file_through_scan_and_a_full_update_run(site, tmp_path_fa
             for path in state_files(folder):
                 scan(folder, None)
                 assert feedparser.parse(path.read_bytes()).bozo == 0, path
+
+
+# Every character XML cannot hold, the characters around them, surrogates included, and
+# the UTF-8 neighbours of U+FFFE/U+FFFF that a byte-level check could confuse with them.
+CLEAN_CHARS = st.one_of(
+    st.characters(blacklist_categories=()),
+    st.sampled_from(["\t", "\n", "\r", "\x0b", "\x1f", "\x7f", "\ufffd", "\ufffe", "\uffff", "\ud800", "\udfff", "\U0010ffff"]),
+)
+
+
+@FUZZ
+@given(st.text(CLEAN_CHARS, max_size=60))
+@example("a\x00b")
+@example("\ufffe\ufffd")
+@example("\uffff\ufffd")
+@example("x\ud83d")
+@example("\r\n\rok")
+def test_clean_text_drops_exactly_what_xml_cannot_hold(text: str) -> None:
+    # clean_text checks the UTF-8 bytes before running ILLEGAL_RE; the result must be the
+    # regular expression's, character for character.
+    unified = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    assert clean_text(text) == ILLEGAL_RE.sub("", unified)

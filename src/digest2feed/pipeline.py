@@ -249,8 +249,9 @@ def _render(
     # Entries an old subscription file already holds keep their bytes (render/splice.py).
     kept = {} if regenerate else {d.path: splice.stored(folder / d.path, d) for d, _ in todo if splice.spliceable(d)}
     records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})
+    shared: dict[tuple[str, str], bytes] = {}  # entries rendered for one spliced file, for the others
     for i, (doc, fp) in enumerate(todo, 1):
-        data = _spliced(doc, fp, folder, records, kept[doc.path]) if kept.get(doc.path) else None
+        data = _spliced(doc, fp, folder, records, kept[doc.path], shared) if kept.get(doc.path) else None
         if data is None:
             records.need({r.forum_id for r in doc.refs})
             data = render(doc, [records.entry(r) for r in doc.refs], fp)
@@ -258,15 +259,19 @@ def _render(
         progress("files rendered", i, len(todo))
 
 
-def _spliced(doc: Document, fp: str, folder: Path, records: Records, reuse: set[str]) -> bytes | None:
-    """``doc`` rendered from the entries its old file holds plus the new ones; None when that
-    file does not hold what it lists (the caller then renders it whole)."""
+def _spliced(
+    doc: Document, fp: str, folder: Path, records: Records, reuse: set[str], shared: dict[tuple[str, str], bytes]
+) -> bytes | None:
+    """``doc`` rendered from the entries its old file holds, those ``shared`` holds in its style,
+    and the others rendered now; None when that file does not hold what it lists (the caller
+    then renders it whole)."""
     from digest2feed.render import splice
 
-    fresh = [r for r in doc.refs if r.digest not in reuse]
+    key = splice.style(doc)
+    fresh = [r for r in doc.refs if r.digest not in reuse and (key, r.digest) not in shared]
     data = render(doc, [records.entry(r) for r in fresh], fp)
     try:
-        return splice.assemble(doc, (folder / doc.path).read_bytes(), data, [r.digest for r in fresh])
+        return splice.assemble(doc, (folder / doc.path).read_bytes(), data, [r.digest for r in fresh], shared)
     except (ValueError, OSError):
         return None
 

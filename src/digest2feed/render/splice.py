@@ -6,8 +6,10 @@ in titles). Every subscription feed therefore stores its entries' digests beside
 them, under a ``style`` token naming those choices. When a feed has to be written
 again, the entries whose digest the old file holds keep their old bytes, and only
 the others are rendered: the result is the same bytes a full render gives, since
-the head and tail come from rendering the new document (``assemble``). State files
-are always rendered whole; so is everything when a run regenerates.
+the head and tail come from rendering the new document (``assemble``). An entry new
+to several files (the main feed's formats, the views, your own feeds) is rendered
+once per style and reused by the others. State files are always rendered whole; so
+is everything when a run regenerates.
 
 In Atom and RSS, an entry is the text from its ``<entry>``/``<item>`` line to the next
 (every ``<`` inside an entry's text is escaped, so the markers cannot occur there);
@@ -71,17 +73,22 @@ def _stored(data: bytes, fmt: str) -> list[str]:
     return m.group(1).decode().split() if m else []
 
 
-def assemble(doc: Document, old: bytes, fresh: bytes, fresh_digests: list[str]) -> bytes:
-    """``doc`` from the entries ``old`` holds and ``fresh`` (a render of ``doc`` with only the
-    entries named by ``fresh_digests``, in that order). ValueError when ``old`` does not hold
-    what its comment lists (a damaged file): the caller then renders the document whole."""
-    order = [r.digest for r in doc.refs]
+def assemble(
+    doc: Document, old: bytes, fresh: bytes, fresh_digests: list[str], shared: dict[tuple[str, str], bytes]
+) -> bytes:
+    """``doc`` from the entries ``old`` holds, those another file of this run rendered in the
+    same style (``shared``, by style and digest), and ``fresh`` (a render of ``doc`` with only
+    the entries named by ``fresh_digests``, in that order), whose entries join ``shared``.
+    ValueError when ``old`` does not hold what its comment lists (a damaged file): the caller
+    then renders the document whole."""
+    order, key = [r.digest for r in doc.refs], style(doc)
     _, blocks, _ = _split(old, doc.format)
     known = dict(zip(_stored(old, doc.format)[1:], blocks, strict=True))
     head, fresh_blocks, tail = _split(fresh, doc.format)
     new = dict(zip(fresh_digests, fresh_blocks, strict=True))
+    shared.update(((key, d), block) for d, block in new.items())
     joiner = b",\n" if doc.format == "json" else b""
-    return head + joiner.join(new[d] if d in new else known[d] for d in order) + tail
+    return head + joiner.join(new[d] if d in new else known.get(d) or shared[key, d] for d in order) + tail
 
 
 def _split(data: bytes, fmt: str) -> tuple[bytes, list[bytes], bytes]:
