@@ -589,3 +589,39 @@ def test_changing_only_a_feeds_certifications_refilters_it(tmp_path):
     assert snapshot(out) == snapshot(tmp_path / "fresh")
     titles = [e.title for e in feedparser.parse((out / "mine" / "atom.xml").read_bytes()).entries]
     assert titles == ["Certified (Reproducibility): On the Certification: Of Long Titles That Wrap Across Two Lines"]
+
+
+def test_a_promotion_leaves_the_archive_of_the_older_entry_alone(tmp_path: Path) -> None:
+    # Constructed digests. With feeds of your own, every state file stores each entry's feed
+    # bits. Paper A's submission sits in archive/2023-01.xml; its acceptance must put
+    # A#accepted in the "dp" feed without rewriting that archive: the submission's bits
+    # hold still, and the feed shows current entries only.
+    from datetime import date
+
+    from digestgen import Item, digest_text
+
+    def paper(forum: str, title: str) -> Item:
+        return Item(forum, title, ("Ada Lovelace",), f"We study {title.lower()}.")
+
+    a, b = paper("AAAAAAAAA1", "Differential privacy for cats"), paper("BBBBBBBBB1", "Robust vision")
+    later = [paper(f"CCCCCCCCC{i}", f"Sparse models {i}") for i in range(3)]
+    days = [(date(2023, 1, 1), {"submitted": (a, b)}), (date(2023, 3, 5), {"submitted": tuple(later)}),
+            (date(2023, 5, 7), {"accepted": (a,)})]  # fmt: skip
+    paths = []
+    for day, sections in days:
+        paths.append(tmp_path / f"weekly-{day}.txt")
+        paths[-1].write_text(digest_text(day, **sections), encoding="utf-8")
+    cfg = configure(tmp_path / "cfg", '[[feeds]]\nname = "dp"\nmatch = ["differential privacy"]\n', "max_entries = 2")
+    out = tmp_path / "out"
+    assert run_cli("update", *paths[:2], "-o", out, "-c", cfg).code == 0
+    archive = out / "archive" / "2023-01.xml"
+    before, stat = archive.read_bytes(), archive.stat()
+    assert f"{F}AAAAAAAAA1#submitted" in ids(archive)
+    assert ids(out / "dp" / "atom.xml") == [f"{F}AAAAAAAAA1#submitted"]
+
+    assert run_cli("update", paths[2], "-o", out, "-c", cfg).code == 0
+    assert ids(out / "dp" / "atom.xml") == [f"{F}AAAAAAAAA1#accepted"]
+    assert archive.read_bytes() == before and archive.stat().st_ino == stat.st_ino  # not written again
+    promoted = snapshot(out)
+    assert run_cli("update", "--regenerate", "-o", out, "-c", cfg).code == 0
+    assert snapshot(out) == promoted

@@ -52,7 +52,8 @@ def _legal(text: str) -> bool:
         data = text.encode()
     except UnicodeEncodeError:
         return False
-    return len(data.translate(None, C0_BYTES)) == len(data) and b"\xef\xbf\xbe" not in data and b"\xef\xbf\xbf" not in data
+    no_c0 = len(data.translate(None, C0_BYTES)) == len(data)
+    return no_c0 and b"\xef\xbf\xbe" not in data and b"\xef\xbf\xbf" not in data
 
 
 def title_date(text: str) -> tuple[datetime, str] | None:

@@ -29,6 +29,7 @@ PHRASE_KEYS = ("match", "exclude", "authors", "certifications")
 KEYS = ("name", "title", *PHRASE_KEYS, "status")
 STATUSES = {r.slug: r for r in Rung}
 WORD = re.compile(r"\w")
+BITS = "2"  # what a stored bit means; a new value makes the next run evaluate every entry again
 
 
 class FilterError(ValueError):
@@ -170,7 +171,10 @@ class Filters:
         self.fingerprint = fingerprint(feeds)
 
     def mask(self, e: Entry) -> int:
-        if not self.predicates or not e.current:
+        """Bit i set when feed i's filters match ``e``, whatever rung the paper has climbed to since:
+        the layout shows only current entries, and bits that held still keep a promotion from
+        rewriting the archives that hold the paper's older entries."""
+        if not self.predicates:
             return 0
         # Title and abstract parted by NUL, which neither \s nor \w matches: a phrase never spans them.
         text = fold(e.title + "\0" + (e.abstract or ""))
@@ -192,5 +196,5 @@ def fingerprint(feeds: tuple[Feed, ...]) -> str:
     """Names the filters (and their order, which gives the bits): "" when there are none."""
     if not feeds:
         return ""
-    spec = repr([(f.name, f.match, f.exclude, f.authors, f.status, f.certifications) for f in feeds])
+    spec = repr([BITS, *((f.name, f.match, f.exclude, f.authors, f.status, f.certifications) for f in feeds)])
     return hashlib.sha256(spec.encode()).hexdigest()[:16]

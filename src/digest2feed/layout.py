@@ -191,7 +191,7 @@ def _own(every: list[Ref], count: int, limit: int) -> list[list[Ref]]:
     chosen: list[list[Ref]] = [[] for _ in range(count)]
     full = 0
     for e in every:
-        bits = e.feeds & ~full
+        bits = e.feeds & ~full if e.current else 0
         while bits:
             low = bits & -bits
             bits ^= low
