@@ -80,15 +80,53 @@ def assemble(
     same style (``shared``, by style and digest), and ``fresh`` (a render of ``doc`` with only
     the entries named by ``fresh_digests``, in that order), whose entries join ``shared``.
     ValueError when ``old`` does not hold what its comment lists (a damaged file): the caller
-    then renders the document whole."""
-    order, key = [r.digest for r in doc.refs], style(doc)
-    _, blocks, _ = _split(old, doc.format)
-    known = dict(zip(_stored(old, doc.format)[1:], blocks, strict=True))
+    then renders the document whole.
+
+    Entries that follow each other in ``old`` and in ``doc`` are copied as one slice: a feed
+    that gained a few entries at the top and lost as many at the bottom is three copies."""
+    key, joiner = style(doc), b",\n" if doc.format == "json" else b""
+    spans = _spans(old, doc.format)
+    listed = _stored(old, doc.format)[1:]
+    if len(listed) != len(spans):
+        raise ValueError("the file does not hold the entries its comment lists")
+    at = {d: i for i, d in enumerate(listed)}
     head, fresh_blocks, tail = _split(fresh, doc.format)
     new = dict(zip(fresh_digests, fresh_blocks, strict=True))
     shared.update(((key, d), block) for d, block in new.items())
-    joiner = b",\n" if doc.format == "json" else b""
-    return head + joiner.join(new[d] if d in new else known.get(d) or shared[key, d] for d in order) + tail
+    pieces: list[bytes] = []
+    first = last = -2  # the run of consecutive old entries being gathered
+    for d in (r.digest for r in doc.refs):
+        i = -1 if d in new else at.get(d, -1)
+        if i >= 0 and first >= 0 and i == last + 1:
+            last = i
+            continue
+        if first >= 0:
+            pieces.append(old[spans[first][0] : spans[last][1]])
+        first = last = i
+        if i < 0:
+            pieces.append(new[d] if d in new else shared[key, d])
+    if first >= 0:
+        pieces.append(old[spans[first][0] : spans[last][1]])
+    return head + joiner.join(pieces) + tail
+
+
+def _spans(data: bytes, fmt: str) -> list[tuple[int, int]]:
+    """Where each entry of a file starts and ends (JSON Feed: without the ",\n" after it);
+    a run of them, from the first one's start to the last one's end, is a valid piece."""
+    if fmt == "json":
+        start, end, sep = data.index(JSON_ITEMS) + len(JSON_ITEMS), data.rindex(JSON_END), b",\n"
+    else:
+        end, sep = data.rindex(CLOSE[fmt]), OPEN[fmt]
+        start = data.find(OPEN[fmt], 0, end)
+        if start < 0:
+            return []
+    if end <= start:
+        return []
+    starts = [start]
+    while (i := data.find(sep, starts[-1] + (0 if fmt == "json" else len(sep)), end)) >= 0:
+        starts.append(i + len(sep) if fmt == "json" else i)
+    cuts = [s - len(sep) if fmt == "json" else s for s in starts[1:]]
+    return list(zip(starts, [*cuts, end], strict=True))
 
 
 def _split(data: bytes, fmt: str) -> tuple[bytes, list[bytes], bytes]:
