@@ -625,3 +625,49 @@ def test_a_promotion_leaves_the_archive_of_the_older_entry_alone(tmp_path: Path)
     promoted = snapshot(out)
     assert run_cli("update", "--regenerate", "-o", out, "-c", cfg).code == 0
     assert snapshot(out) == promoted
+
+
+# --- files the settings no longer ask for --------------------------------------------------------------
+
+
+def test_a_feed_taken_out_of_the_settings_is_removed_with_its_folder(tmp_path: Path) -> None:
+    # A feed of your own the user deletes from digest2feed.toml must stop being served: its three
+    # files and its folder go, the page and feeds.opml stop listing it, and the folder is then
+    # byte for byte what a first run with the new settings writes.
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    assert run_cli("update", SAMPLE, "-o", out, "-c", configure(tmp_path / "a", BY_KEY)).code == 0
+    assert sorted(p.name for p in (out / "pineau").iterdir()) == ["atom.xml", "feed.json", "rss.xml"]
+    fewer = BY_KEY.replace('[[feeds]]\nname = "pineau"\nauthors = ["Joëlle PINEAU"]\n', "")
+    assert fewer != BY_KEY
+    r = run_cli("update", SAMPLE, "-o", out, "-c", configure(tmp_path / "b", fewer))
+    assert (r.code, r.err) == (0, "")
+    assert not (out / "pineau").exists()
+    assert b"pineau" not in (out / "feeds.opml").read_bytes() and b"pineau/" not in (out / "index.html").read_bytes()
+    assert (out / "dp" / "atom.xml").is_file()  # the others stay
+    assert run_cli("update", SAMPLE, "-o", fresh, "-c", configure(tmp_path / "b", fewer)).code == 0
+    assert snapshot(out) == snapshot(fresh)
+
+
+def test_formats_and_the_page_turned_off_leave_only_what_is_asked_for(tmp_path: Path) -> None:
+    # Turning RSS, JSON Feed and the page off removes the files of those formats everywhere we wrote
+    # them. Files that are not ours stay: one without our fingerprint, one with a name we never
+    # write, and a second output folder the user keeps inside this one (it has its own lock file).
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    assert run_cli("update", SAMPLE, "-o", out).code == 0
+    assert run_cli("update", SAMPLE, "-o", out / "nested").code == 0
+    (out / "mine").mkdir()
+    (out / "mine" / "rss.xml").write_text("<rss>my own</rss>\n", encoding="utf-8")
+    (out / "notes.txt").write_text("hello\n", encoding="utf-8")
+    nested = snapshot(out / "nested")
+    cfg = configure(tmp_path / "cfg", "", 'formats = ["atom"]\nhtml = false')
+    r = run_cli("update", SAMPLE, "-o", out, "-c", cfg)
+    assert (r.code, r.err) == (0, "")
+    left = {rel for rel in snapshot(out) if not rel.startswith(("nested/", "archive/"))}
+    assert left == {
+        "atom.xml", "feeds.opml", "accepted/atom.xml", "submissions/atom.xml", "certified/atom.xml",
+        "mine/rss.xml", "notes.txt",
+    }  # fmt: skip
+    assert snapshot(out / "nested") == nested
+    assert run_cli("update", SAMPLE, "-o", fresh, "-c", cfg).code == 0
+    ours = {rel: data for rel, data in snapshot(out).items() if not rel.startswith(("nested/", "mine/", "notes"))}
+    assert ours == snapshot(fresh)

@@ -29,6 +29,7 @@ ARCHIVE_DIR = "archive"
 INDEX_ENTRIES = 100
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 OPML = "feeds.opml"
+OWN_NAMES = (*FILE_NAMES.values(), "index.html", OPML)  # every name a run writes outside the archive
 
 
 # view → (label on the page, words for titles, which entries). A submission stays in its

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from digest2feed.digest import NotADigest, parse_digest, title_date
 from digest2feed.filters import Filters, compiled
-from digest2feed.layout import FILE_NAMES, Document, Ref, plan
+from digest2feed.layout import ARCHIVE_DIR, FILE_NAMES, OWN_NAMES, Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
 from digest2feed.merge import records as records_of
@@ -141,7 +141,7 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
     from digest2feed import checkpoint
     from digest2feed.render.stamp import stored
     from digest2feed.state import StateError
-    from digest2feed.store import commit, foreign, locked, pending, share_folders
+    from digest2feed.store import commit, foreign, locked, pending, share_folders, unplanned
 
     folder = settings.output
     imap = _imap_run(settings, names)
@@ -163,7 +163,8 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
                     why = "was not written by digest2feed (no fingerprint); refusing to overwrite it"
                     raise Failed([Problem(str(folder / rel), why) for rel in theirs])
                 files = _render(docs.values(), folder, records, regenerate, progress)
-                written = commit(folder, files, sorted(set(old.archives) - set(docs)), last="atom.xml")
+                gone = unplanned(folder, docs, OWN_NAMES, lambda path: stored(path) is not None, ARCHIVE_DIR)
+                written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last="atom.xml")
                 share_folders(folder, docs)
                 checkpoint.save(folder, marks, imap.taken if imap else {})  # only once the files are in place
             except StateError as e:

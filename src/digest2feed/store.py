@@ -54,6 +54,27 @@ def foreign(folder: Path, rels: Iterable[str], ours: Callable[[Path], bool]) -> 
     return sorted(rel for rel in rels if (folder / rel).exists() and not ours(folder / rel))
 
 
+def unplanned(
+    folder: Path, rels: Iterable[str], names: Iterable[str], ours: Callable[[Path], bool], skip: str
+) -> list[str]:
+    """Our files the settings no longer ask for (a feed of your own taken out, a format or the
+    page turned off): ``names`` in the output folder and in its subfolders, those we wrote
+    (``ours``) and the run does not plan (``rels``). The run removes them with the stale
+    archives, so a web server stops serving feeds that nothing updates. Dot folders, the
+    archive folder ``skip`` (its own rule) and another output folder inside this one are not
+    looked into."""
+    planned, names = set(rels), tuple(names)
+    subs = [""]
+    with suppress(OSError):
+        subs += sorted(
+            f"{d.name}/"
+            for d in folder.iterdir()
+            if d.is_dir() and not d.name.startswith(".") and d.name != skip and not (d / LOCK_NAME).exists()
+        )
+    found = (sub + name for sub in subs for name in names)
+    return [rel for rel in found if rel not in planned and (folder / rel).is_file() and ours(folder / rel)]
+
+
 # While a run renames, the old version of each file it replaces stays reachable under this
 # suffix (a hard link): entries move both ways between atom.xml and the archives, so no
 # order of renames keeps every fact in some state file; the old versions do.
