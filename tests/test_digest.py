@@ -398,3 +398,22 @@ def test_parser_gives_back_what_the_digest_says(drawn):
         assert p.authors == tuple(" ".join(a.split()) for a in it.authors)
         assert p.abstract == (it.abstract or None)
         assert p.certifications == it.certifications
+
+
+
+XML_ILLEGAL = [*map(chr, [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]), "\ufffe", "\uffff", "\ud800", "\udfff"]
+
+
+@pytest.mark.parametrize("bad", [*XML_ILLEGAL, ""], ids=lambda c: f"U+{ord(c):04X}" if c else "none")
+def test_each_character_xml_cannot_hold_is_removed_even_alone(bad):
+    # Constructed digest: one paper whose title and abstract hold a single character XML 1.0
+    # cannot hold and nothing else illegal in the whole text, so that a check of the text as a
+    # whole must still see the one character; no character whose UTF-8 is near U+FFFE's and
+    # U+FFFF's either (a wrong byte sequence for them would be hidden). Without one ("none"),
+    # such legal neighbours stay.
+    title, abstract = ("Here{} and there", "We{} study \U0001f600.") if bad else ("Here\ufffd \ufffc", "A\U0010ffff")
+    item = Item("Abc123xyz0", title.format(bad), ("Ada Lovelace",), abstract.format(bad))
+    text = digest_text(date(2024, 2, 3), accepted=(item,))
+    assert not bad or text.count(bad) == 2
+    (paper,) = parse_digest(text, "one").papers
+    assert (paper.title, paper.abstract) == (title.format(""), abstract.format(""))

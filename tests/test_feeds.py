@@ -93,6 +93,17 @@ def test_abstract_is_escaped_text_not_markup(site):
     assert "such as wide neural networks.</p>" in gen
 
 
+def test_a_wrapped_abstract_keeps_each_line_break_as_br_and_newline(site):
+    # The sample's abstract of s9efQF3QW1 is one paragraph over three lines (test_digest.py):
+    # in the bytes of atom.xml, each line but the last ends in an escaped "<br>" and the line
+    # break itself.
+    data = (site / "atom.xml").read_bytes()
+    start = data.index(b"Spiking Neural Networks (SNNs) are recognized as the candidate")
+    para = data[start : data.index(b"&lt;/p&gt;", start)]
+    assert para.count(b"&lt;br&gt;") == 2
+    assert b"Does the time&lt;br&gt;\ndimension in SNNs provide unique representation power?" in para
+    assert b"spatial dimension of&lt;br&gt;\nthe networks, including both the width and the depth." in para
+
 def test_feed_level_metadata(site):
     atom = parsed(site / "atom.xml")
     f = atom.feed
@@ -118,3 +129,32 @@ def test_feeds_without_base_url_still_parse(out):
     feed = parsed(out / "atom.xml")
     assert feed.feed.id.startswith("urn:uuid:")
     assert not [link for link in feed.feed.links if link.rel == "self"]
+
+
+def test_entry_digests_are_the_ones_earlier_versions_stored():
+    # Constructed entries: one paper submitted, accepted, then certified twice (updated later
+    # than published), with and without abstracts. Files keep these digests (splice blocks,
+    # state files, fingerprints); a digest that changed for the same entry would make the first
+    # run after an upgrade rewrite every file. The values are those digest2feed wrote before
+    # entry_digest stopped calling repr() (commit c4b2c13).
+    from datetime import timedelta
+
+    from digest2feed.model import Entry, Rung, Sighting
+    from digest2feed.render.stamp import entry_digest, ref_of
+
+    t, names = datetime(2023, 4, 30, 12, tzinfo=UTC), ("Ada Lovelace", "Émile Borel")
+    abstract = "We study cats.\n\nTwice."
+    s1 = Sighting(t - timedelta(seconds=3), "Sparse cats")
+    s2 = Sighting(t + timedelta(days=40, seconds=-1), "Sparse cats", names)
+    c = t + timedelta(days=90)
+    certs = (("Featured Certification", c), ("Reproducibility Certification", c + timedelta(days=7)))
+    sub, acc = (Rung.SUBMITTED, s1.at), (Rung.ACCEPTED, s2.at)
+    entries = [
+        Entry("Abc123xyz0", Rung.SUBMITTED, "Sparse cats", (), None, (), (sub,), s1.at, s1.at, False, s1),
+        Entry("Abc123xyz0", Rung.ACCEPTED, "Sparse cats", names, abstract, (), (sub, acc), s2.at, s2.at, False, s2),
+        Entry("Abc123xyz0", Rung.CERTIFIED, "Sparse cats", names, abstract, certs, (sub, acc, (Rung.CERTIFIED, c)),
+              c, certs[-1][1], True, Sighting(c, "Sparse cats", names)),
+    ]  # fmt: skip
+    expected = ["63ed77a0ccd1a26e858f9c8e", "48170e1304fcea6c066d1da7", "4b8fe6cb085f8ed1f898ea6d"]
+    assert [entry_digest(e) for e in entries] == expected
+    assert [ref_of(e).digest for e in entries] == expected
