@@ -671,3 +671,24 @@ def test_formats_and_the_page_turned_off_leave_only_what_is_asked_for(tmp_path: 
     assert run_cli("update", SAMPLE, "-o", fresh, "-c", cfg).code == 0
     ours = {rel: data for rel, data in snapshot(out).items() if not rel.startswith(("nested/", "mine/", "notes"))}
     assert ours == snapshot(fresh)
+
+
+def test_a_folder_from_the_version_before_gets_its_feed_bits_evaluated_again(tmp_path: Path) -> None:
+    # tests/fixtures/upgrade-from-c4b2c13: a folder the previous version wrote (captured, not
+    # hand-made), where archive/2023-01.xml stores bit 0 for paper A's superseded submission, as
+    # that version did. A bit now says whether the filters match (1 for A#submitted), so the
+    # first run of this version must evaluate every entry again, even though the digest it
+    # reads names only a new paper: its folder must equal a regeneration of the same state.
+    import shutil
+
+    fixture = FIXTURES / "upgrade-from-c4b2c13"
+    out, again = tmp_path / "out", tmp_path / "again"
+    shutil.copytree(fixture / "out", out)
+    old = (out / "archive" / "2023-01.xml").read_bytes()
+    assert b"<!-- digest2feed-feeds 70759d4ec33e62ca 0 0 -->" in old
+    cfg = fixture / "digest2feed.toml"
+    assert run_cli("update", fixture / "weekly-2023-06-04.txt", "-o", out, "-c", cfg).code == 0
+    assert b" 1 0 -->" in (out / "archive" / "2023-01.xml").read_bytes()
+    shutil.copytree(out, again)
+    assert run_cli("update", "--regenerate", "-o", again, "-c", cfg).code == 0
+    assert snapshot(out) == snapshot(again)
