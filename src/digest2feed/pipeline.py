@@ -139,7 +139,6 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Prog
 def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress) -> Report:
     # Imported here: `parse` and `--help` need neither lxml nor feedgen.
     from digest2feed import checkpoint
-    from digest2feed.render.stamp import stored
     from digest2feed.state import StateError
     from digest2feed.store import commit, foreign, locked, pending, share_folders, unplanned
 
@@ -158,12 +157,12 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
             try:
                 old, new, refs, records = _merge(folder, loaded.records, regenerate, compiled(settings.feeds))
                 docs = plan(refs, settings)
-                theirs = foreign(folder, docs, lambda path: stored(path) is not None)
+                theirs = foreign(folder, docs, _ours)
                 if theirs:
                     why = "was not written by digest2feed (no fingerprint); refusing to overwrite it"
                     raise Failed([Problem(str(folder / rel), why) for rel in theirs])
                 files = _render(docs.values(), folder, records, regenerate, progress)
-                gone = unplanned(folder, docs, OWN_NAMES, lambda path: stored(path) is not None, ARCHIVE_DIR)
+                gone = unplanned(folder, docs, OWN_NAMES, _ours, ARCHIVE_DIR)
                 written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last="atom.xml")
                 share_folders(folder, docs)
                 checkpoint.save(folder, marks, imap.taken if imap else {})  # only once the files are in place
@@ -172,6 +171,13 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
         raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
     return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written)
+
+
+def _ours(path: Path) -> bool:
+    """Whether we wrote ``path``: every file we write ends with its fingerprint."""
+    from digest2feed.render.stamp import stored
+
+    return stored(path) is not None
 
 
 def _imap_run(settings: Settings, names: list[str]) -> Run | None:

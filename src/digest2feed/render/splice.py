@@ -85,7 +85,7 @@ def assemble(
     Entries that follow each other in ``old`` and in ``doc`` are copied as one slice: a feed
     that gained a few entries at the top and lost as many at the bottom is three copies."""
     key, joiner = style(doc), b",\n" if doc.format == "json" else b""
-    spans = _spans(old, doc.format)
+    _, spans, _ = _spans(old, doc.format)
     listed = _stored(old, doc.format)[1:]
     if len(listed) != len(spans):
         raise ValueError("the file does not hold the entries its comment lists")
@@ -110,33 +110,34 @@ def assemble(
     return head + joiner.join(pieces) + tail
 
 
-def _spans(data: bytes, fmt: str) -> list[tuple[int, int]]:
-    """Where each entry of a file starts and ends (JSON Feed: without the ",\n" after it);
-    a run of them, from the first one's start to the last one's end, is a valid piece."""
+def _spans(data: bytes, fmt: str) -> tuple[int, list[tuple[int, int]], int]:
+    """Where a file's entries begin and end, and where each one does (JSON Feed: without the
+    ",\n" between items), so that any run of them, first start to last end, is one slice.
+    ValueError when the file is not laid out as this module expects."""
     if fmt == "json":
-        start, end, sep = data.index(JSON_ITEMS) + len(JSON_ITEMS), data.rindex(JSON_END), b",\n"
-    else:
-        end, sep = data.rindex(CLOSE[fmt]), OPEN[fmt]
-        start = data.find(OPEN[fmt], 0, end)
-        if start < 0:
-            return []
-    if end <= start:
-        return []
-    starts = [start]
-    while (i := data.find(sep, starts[-1] + (0 if fmt == "json" else len(sep)), end)) >= 0:
-        starts.append(i + len(sep) if fmt == "json" else i)
-    cuts = [s - len(sep) if fmt == "json" else s for s in starts[1:]]
-    return list(zip(starts, [*cuts, end], strict=True))
+        start, end = data.index(JSON_ITEMS) + len(JSON_ITEMS), data.rindex(JSON_END)
+        if end <= start:
+            return start, [], end
+        cuts = _found(data, b",\n", start, end)
+        return start, list(zip([start, *(c + 2 for c in cuts)], [*cuts, end], strict=True)), end
+    end = data.rindex(CLOSE[fmt])
+    starts = _found(data, OPEN[fmt], 0, end)
+    if not starts:
+        return end, [], end
+    return starts[0], list(zip(starts, [*starts[1:], end], strict=True)), end
+
+
+def _found(data: bytes, sep: bytes, start: int, end: int) -> list[int]:
+    """Every place ``sep`` stands in ``data[start:end]``, not overlapping, as ``split`` cuts."""
+    out = []
+    at = data.find(sep, start, end)
+    while at >= 0:
+        out.append(at)
+        at = data.find(sep, at + len(sep), end)
+    return out
 
 
 def _split(data: bytes, fmt: str) -> tuple[bytes, list[bytes], bytes]:
     """Head, entries, tail of a file (ValueError: not laid out as this module expects)."""
-    if fmt == "json":
-        start, end = data.index(JSON_ITEMS) + len(JSON_ITEMS), data.rindex(JSON_END)
-        return data[:start], data[start:end].split(b",\n") if end > start else [], data[end:]
-    end = data.rindex(CLOSE[fmt])
-    start = data.find(OPEN[fmt], 0, end)
-    if start < 0:
-        return data[:end], [], data[end:]
-    body = data[start:end]
-    return data[:start], [OPEN[fmt] + b for b in body.split(OPEN[fmt])[1:]], data[end:]
+    start, spans, end = _spans(data, fmt)
+    return data[:start], [data[a:b] for a, b in spans], data[end:]
