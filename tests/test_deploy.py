@@ -116,6 +116,23 @@ def test_a_foreign_archive_is_refused(out):
     assert "refusing to touch it" in r.err
 
 
+def test_a_state_file_whose_fingerprint_was_damaged_is_refused_as_damaged(out):
+    """An archive of ours, read fine by the state scan, whose closing fingerprint lost a
+    character (found by test_fuzz): refused as damaged, not called someone else's file."""
+    assert run_cli("update", SAMPLE, "-o", out, "--max-entries", "5").code == 0
+    archive = out / "archive" / "2023-04.xml"
+    data = archive.read_bytes()
+    at = data.rindex(b"<!-- digest2feed ") + len(b"<!-- digest2feed ")
+    archive.write_bytes(data[:at] + b" " + data[at + 1 :])  # the fingerprint's first hex digit
+    before, times = snapshot(out), mtimes(out)
+    r = run_cli("update", FIXTURES / "certifications-2024-03-10.txt", "-o", out, "--max-entries", "5")
+    assert (r.code, r.out) == (1, "")
+    assert r.err == (
+        f"digest2feed: {archive}: a state file whose fingerprint is damaged or missing; refusing to touch it\n"
+    )
+    assert snapshot(out) == before and mtimes(out) == times
+
+
 def test_a_foreign_file_where_a_feed_of_your_own_goes_is_refused(tmp_path):
     """Combination: [[feeds]] names a folder that already holds someone's own files, and the
     output folder holds someone's feeds.opml. Nothing is written; once moved away, the run goes ahead."""

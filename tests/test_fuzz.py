@@ -163,6 +163,8 @@ def damage(data: bytes, edits) -> bytes:
 @example(0, [("overwrite", 6, b"\x80")])
 # and libxml2's message for a NUL held a line break, so the one error took two lines.
 @example(0, [("overwrite", 1, b"\x00")])
+# and a state file whose fingerprint was hit was called "not written by digest2feed".
+@example(86, [("overwrite", 3102, b" ")])
 def test_damaged_state_file_through_scan_and_a_full_update_run(site, tmp_path_factory, which, edits):
     """The reader runs use (``state.scan``) and the whole run: damage is either harmless or
     refused with one line naming the file, exit 1 and nothing written."""

@@ -159,8 +159,7 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
                 docs = plan(refs, settings)
                 theirs = foreign(folder, docs, _ours)
                 if theirs:
-                    why = "was not written by digest2feed (no fingerprint); refusing to overwrite it"
-                    raise Failed([Problem(str(folder / rel), why) for rel in theirs])
+                    raise Failed([Problem(str(folder / rel), _why_foreign(docs[rel])) for rel in theirs])
                 files = _render(docs.values(), folder, records, regenerate, progress)
                 gone = unplanned(folder, docs, OWN_NAMES, _ours, ARCHIVE_DIR)
                 written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last="atom.xml")
@@ -171,6 +170,12 @@ def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Pro
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
         raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
     return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written)
+
+
+def _why_foreign(doc: Document) -> str:
+    if doc.state:  # the scan has read it as ours: only its closing comment is gone or damaged
+        return "a state file whose fingerprint is damaged or missing; refusing to touch it"
+    return "was not written by digest2feed (no fingerprint); refusing to overwrite it"
 
 
 def _ours(path: Path) -> bool:
