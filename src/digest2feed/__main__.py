@@ -1,3 +1,3 @@
-from digest2feed.cli import main
+from digest2feed.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -82,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     for command in sub.choices.values():  # a usage error shows the usage of the command it is about
         command.set_defaults(usage_error=command.error)
     return p
+
+
+def run() -> int:
+    """The process's entry point (console script and ``python -m``): ``main`` plus one
+    process-wide choice. The cyclic collector stays off: a run makes no cycles, and once
+    ``update`` turned it back on, its first pass and the one at exit only walked the run's
+    objects (half a second of a 50,000-paper backfill)."""
+    gc.disable()
+    return main()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ class Rung(IntEnum):
         return ("New submission", "Accepted", "Certified")[self]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Announcement:
     """One entry of one digest section, exactly as the digest stated it."""
 
@@ -40,7 +40,7 @@ class Announcement:
     line: int  # where the entry starts in its input, for messages
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Paper:
     """What one digest says about one paper (several sections folded together)."""
 
@@ -56,7 +56,7 @@ class Paper:
         return FORUM_URL + self.forum_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A warning or error tied to an input and, where known, a line of it."""
 
@@ -69,7 +69,7 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Digest:
     source: str
     date: datetime  # midnight UTC of the day TMLR sent it
@@ -100,7 +100,7 @@ class Digest:
         return tuple(papers)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Sighting:
     """A rung's announcement as merged state keeps it: the earliest one wins.
 
@@ -114,7 +114,7 @@ class Sighting:
     abstract: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """Everything known about one paper: the merged state is a map of these."""
 
@@ -131,7 +131,7 @@ class Record:
         return self.sightings[-1][0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One feed entry: a paper at one rung, ready for any renderer."""
 

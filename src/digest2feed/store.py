@@ -20,9 +20,10 @@ FOLDER_MODE = 0o755
 FILE_MODE = 0o644
 
 
-def make_folder(path: Path) -> None:
-    """Create ``path`` and any missing parents, each 0755. Folders that exist are left as they are."""
-    missing = []
+def make_folder(path: Path) -> list[Path]:
+    """Create ``path`` and any missing parents, each 0755. Folders that exist are left as they
+    are. Returns the folders made, outermost first."""
+    missing: list[Path] = []
     while not path.is_dir():
         missing.append(path)
         if path.parent == path:
@@ -36,6 +37,7 @@ def make_folder(path: Path) -> None:
                 raise
             continue  # made by a run at the same moment
         os.chmod(p, FOLDER_MODE)
+    return list(reversed(missing))
 
 
 def share_folders(folder: Path, rels: Iterable[str]) -> None:
@@ -118,13 +120,14 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
     """
     _remove_leftovers(folder)
     temps: list[tuple[str, str]] = []
+    made: list[Path] = []
     try:
         for rel, data in files:
             target = folder / rel
             if unchanged(target, data):
                 continue
             try:
-                make_folder(target.parent)
+                made += make_folder(target.parent)
                 fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
                 temps.append((tmp, rel))
                 with os.fdopen(fd, "wb") as f:
@@ -137,6 +140,9 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
     except BaseException:
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
+        for d in reversed(made):  # innermost first
+            with suppress(OSError):
+                d.rmdir()
         raise
     temps.sort(key=lambda t: t[1] == last)
     changed = [rel for _, rel in temps]
