@@ -29,7 +29,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from generate import write_history  # noqa: E402
-from run import D2F  # noqa: E402
+from run import D2F, measured  # noqa: E402
 
 from digest2feed.digest import parse_digest  # noqa: E402
 from digest2feed.render import math  # noqa: E402
@@ -179,14 +179,9 @@ def page_one(variant: str, runs: int) -> None:
 
 
 def timed_cpu(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS in MB) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    """(wall seconds, CPU seconds, peak memory in MB) of one child process and its helper."""
+    wall, memory, cpu = measured(cmd, env)
+    return wall, cpu, memory
 
 
 def backfill(papers: int, runs: int, baseline: Path | None) -> None:

@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -188,3 +189,20 @@ def test_a_helper_whose_parent_is_killed_exits_by_itself(digests, alone, tmp_pat
     assert gone(helper)
     assert run_cli("update", digests, "-o", out, "--max-entries", "20").code == 0  # and the next run completes
     assert snapshot(out) == alone
+
+
+def test_no_helper_is_forked_beside_a_callers_threads(digests, alone, tmp_path, monkeypatch):
+    """A program calling the library with threads running: fork would copy locks they hold."""
+    log, out = tmp_path / "log", tmp_path / "out"
+    recorded(monkeypatch, log)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        r = run_cli("update", digests, "-o", out, "--max-entries", "20")
+    finally:
+        stop.set()
+        other.join()
+    assert (r.code, r.err) == (0, "")
+    assert snapshot(out) == alone
+    assert set(by_process(log)) == {os.getpid()}

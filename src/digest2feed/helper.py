@@ -34,6 +34,8 @@ class Helper:
         """Fork a helper that answers each job with ``work(*job)``; None where it cannot."""
         if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2:
             return None  # elsewhere fork is unsafe (macOS) or missing (Windows)
+        if "threading" in sys.modules and sys.modules["threading"].active_count() > 1:
+            return None  # a caller's threads: a lock one of them holds would stay held in the child
         ours, theirs = Pipe()
         sys.stdout.flush(), sys.stderr.flush()  # nothing buffered may be written twice
         try:
