@@ -72,9 +72,7 @@ def console_script() -> Path:
 def need_tool(name: str, package: str | None = None) -> str:
     """The path of a program a test needs. Missing: a skip on a developer's machine, but a
     failure under CI, where .ci/run installs it, so a missing install step can never hide."""
-    path = shutil.which(name) or next(
-        (str(p) for d in ("/usr/sbin", "/sbin") if (p := Path(d) / name).exists()), None
-    )
+    path = shutil.which(name) or next((str(p) for d in ("/usr/sbin", "/sbin") if (p := Path(d) / name).exists()), None)
     if path:
         return path
     machine_lacks(f"{name} is not installed (apt-get install {package or name})", ".ci/run must install it")

@@ -230,7 +230,9 @@ def test_sections_packed_tight_and_an_unknown_one_in_the_middle():
     ])  # fmt: skip
     d = parse_digest(text, "tight.txt")
     assert [(a.forum_id, a.rung) for a in d.announcements] == [
-        ("Tight00001", Rung.ACCEPTED), ("After00001", Rung.SUBMITTED), ("Last000001", Rung.CERTIFIED)
+        ("Tight00001", Rung.ACCEPTED),
+        ("After00001", Rung.SUBMITTED),
+        ("Last000001", Rung.CERTIFIED),
     ]
     assert by_id(d)["Tight00001"].abstract == "Packed."
     assert [str(w) for w in d.warnings] == [
@@ -283,7 +285,8 @@ def test_a_paper_listed_twice_in_one_section_counts_once_at_its_first_place():
              Item("Twice00001", "Second Listing", abstract="C.")]  # fmt: skip
     d = parse_digest(digest_text(date(2023, 4, 30), submitted=items), "twice.txt")
     assert [(a.forum_id, a.title, a.position) for a in d.announcements] == [
-        ("Twice00001", "First Listing", 0), ("Other00001", "Other", 1)
+        ("Twice00001", "First Listing", 0),
+        ("Other00001", "Other", 1),
     ]
 
 
@@ -398,7 +401,6 @@ def test_parser_gives_back_what_the_digest_says(drawn):
         assert p.authors == tuple(" ".join(a.split()) for a in it.authors)
         assert p.abstract == (it.abstract or None)
         assert p.certifications == it.certifications
-
 
 
 XML_ILLEGAL = [*map(chr, [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]), "\ufffe", "\uffff", "\ud800", "\udfff"]

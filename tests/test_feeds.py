@@ -104,6 +104,7 @@ def test_a_wrapped_abstract_keeps_each_line_break_as_br_and_newline(site):
     assert b"Does the time&lt;br&gt;\ndimension in SNNs provide unique representation power?" in para
     assert b"spatial dimension of&lt;br&gt;\nthe networks, including both the width and the depth." in para
 
+
 def test_feed_level_metadata(site):
     atom = parsed(site / "atom.xml")
     f = atom.feed

@@ -256,8 +256,13 @@ def test_two_deliveries_at_once_are_both_merged(tmp_path):
     (hook / "sitecustomize.py").write_text(BARRIER)
     env = {**os.environ, "PYTHONPATH": str(hook), "D2F_BARRIER": str(barrier), "D2F_PARTIES": "2"}
     procs = [
-        subprocess.Popen([console_script(), "update", "-", "-o", out], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env)  # fmt: skip
+        subprocess.Popen(
+            [console_script(), "update", "-", "-o", out],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )  # fmt: skip
         for _ in mails
     ]
     for p, data in zip(procs, mails, strict=True):

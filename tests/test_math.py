@@ -126,7 +126,9 @@ def test_a_failed_search_for_one_closer_does_not_hide_a_later_span():
     # "${\\$}$" opens before "{" and closes after "}" before "\\emph", so it is math).
     text = "a $$$${\\$}$\\emph{"
     assert [(body, display) for _, body, display in math.split(text)] == [
-        (None, False), ("{\\$}", False), (None, False)
+        (None, False),
+        ("{\\$}", False),
+        (None, False),
     ]
     assert "".join(span for span, _, _ in math.split(text)) == text
 

@@ -140,8 +140,10 @@ def test_a_custom_feed_follows_the_ladder(tmp_path):
 
 BAD = [
     ('[[feeds]]\nname = "x"\nmacth = ["a"]\n', "unknown setting 'feeds[1].macth' (did you mean 'feeds[1].match'?)"),
-    ('[[feeds]]\nname = "x"\nmatch = []\n',
-     "feeds[1].match (x) must be a non-empty list of non-empty strings (got [])"),
+    (
+        '[[feeds]]\nname = "x"\nmatch = []\n',
+        "feeds[1].match (x) must be a non-empty list of non-empty strings (got [])",
+    ),
     ('[[feeds]]\nname = "../up"\n', "feeds[1].name must be a folder name"),
     ('[[feeds]]\nname = "Privacy"\n', "feeds[1].name must be a folder name"),
     ('[[feeds]]\nname = "archive"\n', "feeds[1].name 'archive' is taken by a built-in folder"),
@@ -391,7 +393,7 @@ def test_bibtex_of_awkward_titles_and_names_stays_valid():
               True, Sighting(at, "RL with LLMs"))  # fmt: skip
     assert "title={{RL} with {LLM}s}," in entry(e)  # two capitals are a run too, as OpenReview braces them
     assert "author={Jos{\\'e} Mart{\\'\\i}n}," in entry(e)  # a dotless i under the accent
-    assert "author={S{\\o}ren Kierkegaard and Zo{\\\"e} {\\r{A}}ngstr{\\\"o}m}" in text
+    assert 'author={S{\\o}ren Kierkegaard and Zo{\\"e} {\\r{A}}ngstr{\\"o}m}' in text
 
 
 def test_bibtex_year_and_key_are_the_acceptance_year_even_for_a_later_certification():
