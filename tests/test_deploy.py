@@ -133,6 +133,19 @@ def test_a_state_file_whose_fingerprint_was_damaged_is_refused_as_damaged(out):
     assert snapshot(out) == before and mtimes(out) == times
 
 
+def test_an_atom_xml_whose_fingerprint_was_damaged_is_refused_as_damaged(out):
+    assert run_cli("update", SAMPLE, "-o", out, "--max-entries", "5").code == 0
+    atom = out / "atom.xml"
+    data = atom.read_bytes()
+    at = data.rindex(b"<!-- digest2feed ") + len(b"<!-- digest2feed ")
+    atom.write_bytes(data[:at] + b" " + data[at + 1 :])
+    before, times = snapshot(out), mtimes(out)
+    r = run_cli("update", FIXTURES / "certifications-2024-03-10.txt", "-o", out, "--max-entries", "5")
+    assert (r.code, r.out) == (1, "")
+    assert r.err == f"digest2feed: {atom}: a state file whose fingerprint is damaged or missing; refusing to touch it\n"
+    assert snapshot(out) == before and mtimes(out) == times
+
+
 def test_a_foreign_file_where_a_feed_of_your_own_goes_is_refused(tmp_path):
     """Combination: [[feeds]] names a folder that already holds someone's own files, and the
     output folder holds someone's feeds.opml. Nothing is written; once moved away, the run goes ahead."""

@@ -6,6 +6,7 @@ The history is constructed (tests/digestgen.py), 40 weeks, so there are a dozen 
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import signal
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, machine_lacks, run_cli, snapshot
+from conftest import ROOT, console_script, machine_lacks, run_cli, snapshot
 from digest2feed import helper as helper_module
 from digest2feed import pipeline
 from digestgen import history
@@ -99,7 +100,7 @@ def test_a_backfill_renders_every_other_file_in_a_second_process(digests, alone,
     assert gone(helper) and not Path(f"/proc/{helper}").exists()  # waited for, not a zombie
 
 
-def test_a_regeneration_uses_the_helper_and_an_incremental_run_does_not(digests, alone, tmp_path, monkeypatch):
+def test_a_regeneration_uses_the_helper(digests, alone, tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert run_cli("update", digests, "-o", out, "--max-entries", "20").code == 0
     log = tmp_path / "log"
@@ -107,11 +108,39 @@ def test_a_regeneration_uses_the_helper_and_an_incremental_run_does_not(digests,
     assert run_cli("update", "--regenerate", "-o", out, "--max-entries", "20").code == 0
     assert snapshot(out) == alone
     assert len(by_process(log)) == 2
-    log.unlink()
-    last = sorted(digests.iterdir())[-1]
-    assert run_cli("update", last, "-o", out, "--max-entries", "20").code == 0
-    assert snapshot(out) == alone  # the same digest again: nothing to render
-    assert not log.exists() or set(by_process(log)) == {os.getpid()}
+
+
+def test_an_incremental_run_forks_no_helper(tmp_path, monkeypatch):
+    """Only a backfill (no atom.xml yet) or a regeneration forks; an incremental run that
+    renders files (a new digest) does not (a mail filter runs once per message)."""
+    digests = tmp_path / "history"
+    digests.mkdir()
+    made = list(history(20, 8, random.Random(5)))
+    for name, text in made[:-1]:
+        (digests / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli("update", digests, "-o", out, "--max-entries", "20").code == 0
+    last = tmp_path / made[-1][0]
+    last.write_text(made[-1][1], encoding="utf-8")
+    starts, rendered = [], []
+    monkeypatch.setattr(helper_module.Helper, "start", classmethod(lambda cls, work: starts.append(1)))
+    real = pipeline.render
+    monkeypatch.setattr(pipeline, "render", lambda *a: rendered.append(a[0].path) or real(*a))
+    r = run_cli("update", last, "-o", out, "--max-entries", "20")
+    assert (r.code, r.err) == (0, "")
+    assert rendered, "the new digest rendered nothing whole: this test would prove nothing"
+    assert starts == []
+
+
+@pytest.mark.parametrize(("platform", "cpus"), [("linux", {0}), ("darwin", {0, 1})], ids=["one-cpu", "macos"])
+def test_no_helper_on_one_cpu_or_off_linux(monkeypatch, platform, cpus):
+    """One usable CPU: a helper only adds a process; off Linux fork is unsafe or missing."""
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus, raising=False)
+    started = helper_module.Helper.start(lambda: b"")
+    if started is not None:
+        started.stop()
+    assert started is None
 
 
 @pytest.mark.parametrize("how", ["raises", "is killed"])
@@ -206,3 +235,46 @@ def test_no_helper_is_forked_beside_a_callers_threads(digests, alone, tmp_path, 
     assert (r.code, r.err) == (0, "")
     assert snapshot(out) == alone
     assert set(by_process(log)) == {os.getpid()}
+
+
+# Found by the review of this code (TESTING.md): each failed on it.
+
+
+def test_a_backfill_with_stdout_closed_completes(digests, alone, tmp_path):
+    """Started with fd 1 closed (a cron line ending in `>&-`, a daemon's child), Python sets
+    sys.stdout to None: flushing it before the fork was a traceback, exit 1, nothing written."""
+    out = tmp_path / "out"
+    cmd = f'exec "{console_script()}" update "{digests}" -o "{out}" --max-entries 20 >&-'
+    r = subprocess.run(["sh", "-c", cmd], capture_output=True, timeout=120)
+    assert (r.returncode, r.stderr) == (0, b""), r.stderr.decode()[-300:]
+    assert snapshot(out) == alone
+
+
+def test_a_helper_whose_pipe_cannot_be_made_costs_nothing(digests, alone, tmp_path, monkeypatch):
+    """Out of file descriptors: the run goes on alone (Pipe's OSError ended it with a traceback)."""
+
+    def no_pipe():
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(helper_module, "Pipe", no_pipe)
+    r = run_cli("update", digests, "-o", tmp_path / "out", "--max-entries", "20")
+    assert (r.code, r.err) == (0, "")
+    assert snapshot(tmp_path / "out") == alone
+
+
+SIGCHLD_IGNORED = """
+import signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # as some daemons leave it: children reaped by the kernel
+from digest2feed import cli
+sys.exit(cli.main(["update", sys.argv[1], "-o", sys.argv[2], "--max-entries", "20"]))
+"""
+
+
+def test_a_backfill_under_an_ignored_sigchld_completes(digests, alone, tmp_path):
+    """SIG_IGN for SIGCHLD is inherited across exec, and waitpid then fails with ECHILD:
+    the helper's exit must not fail the run."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    run = [sys.executable, "-c", SIGCHLD_IGNORED, digests, tmp_path / "out"]
+    ignored = subprocess.run(run, env=env, capture_output=True, timeout=120)
+    assert (ignored.returncode, ignored.stderr) == (0, b"")
+    assert snapshot(tmp_path / "out") == alone

@@ -18,6 +18,7 @@ import pytest
 from lxml import etree
 
 from conftest import SAMPLE, console_script, machine_lacks, need_tool, run_cli, snapshot
+from digest2feed import store
 from digestgen import Item, digest_text, history
 
 
@@ -267,3 +268,45 @@ def test_read_only_folder_gives_one_line_and_keeps_the_old_files():
         for p in top.rglob("*"):
             p.chmod(0o755 if p.is_dir() else 0o644)
         shutil.rmtree(top)
+
+
+# A failed write leaves no folder it made (found missing by the review of the helper's change).
+
+
+def test_make_folder_returns_the_folders_it_made_outermost_first(tmp_path):
+    (tmp_path / "there").mkdir()
+    made = store.make_folder(tmp_path / "there" / "a" / "b")
+    assert made == [tmp_path / "there" / "a", tmp_path / "there" / "a" / "b"]
+    assert store.make_folder(tmp_path / "there" / "a" / "b") == []
+
+
+def test_a_failed_write_removes_nested_folders_it_made_and_keeps_empty_ones_it_found(tmp_path):
+    folder = tmp_path / "out"
+    (folder / "kept").mkdir(parents=True)  # empty, and not the run's to remove
+    (folder / "index.html").write_bytes(b"old\n")
+
+    def files():
+        yield "a/b/c/feed.xml", b"<feed/>\n"
+        yield "kept/feed.xml", b"<feed/>\n"
+        raise OSError(28, "No space left on device", str(folder / "x"))
+
+    with pytest.raises(OSError):
+        store.commit(folder, files(), [], last="index.html")
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == ["index.html", "kept"]
+
+
+def test_a_write_that_fails_while_making_nested_folders_removes_the_ones_made(tmp_path, monkeypatch):
+    """make_folder made `a`, then failed on `a/b` (no inode left): commit never learnt of `a`."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    real = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self.name == "b":
+            raise OSError(28, "No space left on device", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    with pytest.raises(OSError):
+        store.commit(folder, iter([("a/b/feed.xml", b"<feed/>\n")]), [], last="feed.xml")
+    assert list(folder.iterdir()) == []

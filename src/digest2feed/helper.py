@@ -36,14 +36,17 @@ class Helper:
             return None  # elsewhere fork is unsafe (macOS) or missing (Windows)
         if "threading" in sys.modules and sys.modules["threading"].active_count() > 1:
             return None  # a caller's threads: a lock one of them holds would stay held in the child
-        ours, theirs = Pipe()
-        sys.stdout.flush(), sys.stderr.flush()  # nothing buffered may be written twice
+        try:
+            ours, theirs = Pipe()
+        except OSError:  # out of file descriptors
+            return None
         try:
             pid = os.fork()
         except OSError:
             ours.close(), theirs.close()
             return None
-        if pid == 0:  # the child: never returns into the caller's code
+        if pid == 0:  # the child: never returns into the caller's code, and leaves through
+            # os._exit, which flushes nothing the parent had buffered and prints no traceback
             code = 1
             try:
                 ours.close()

@@ -29,15 +29,23 @@ def make_folder(path: Path) -> list[Path]:
         if path.parent == path:
             break
         path = path.parent
-    for p in reversed(missing):
-        try:
-            p.mkdir()
-        except FileExistsError:
-            if not p.is_dir():
-                raise
-            continue  # made by a run at the same moment
-        os.chmod(p, FOLDER_MODE)
-    return list(reversed(missing))
+    made: list[Path] = []
+    try:
+        for p in reversed(missing):
+            try:
+                p.mkdir()
+            except FileExistsError:
+                if not p.is_dir():
+                    raise
+                continue  # made by a run at the same moment
+            made.append(p)
+            os.chmod(p, FOLDER_MODE)
+    except OSError:
+        for p in reversed(made):
+            with suppress(OSError):
+                p.rmdir()
+        raise
+    return made
 
 
 def share_folders(folder: Path, rels: Iterable[str]) -> None:
