@@ -140,8 +140,7 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Prog
 
 def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress) -> Report:
     # Modules are imported inside functions: `parse` and `--help` need neither lxml nor feedgen.
-    folder = settings.output
-    helper = _helper(folder, names)
+    helper = _helper(settings.output, names)
     try:
         return _run(settings, names, stdin, progress, helper)
     finally:

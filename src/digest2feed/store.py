@@ -41,11 +41,16 @@ def make_folder(path: Path) -> list[Path]:
             made.append(p)
             os.chmod(p, FOLDER_MODE)
     except OSError:
-        for p in reversed(made):
-            with suppress(OSError):
-                p.rmdir()
+        unmake(made)
         raise
     return made
+
+
+def unmake(made: list[Path]) -> None:
+    """Remove folders ``make_folder`` made (outermost first), innermost first, if still empty."""
+    for p in reversed(made):
+        with suppress(OSError):
+            p.rmdir()
 
 
 def share_folders(folder: Path, rels: Iterable[str]) -> None:
@@ -148,9 +153,7 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
     except BaseException:
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
-        for d in reversed(made):  # innermost first
-            with suppress(OSError):
-                d.rmdir()
+        unmake(made)
         raise
     temps.sort(key=lambda t: t[1] == last)
     changed = [rel for _, rel in temps]

@@ -48,7 +48,7 @@ def paragraphs(abstract: str) -> list[list[str]]:
     return [p for p in out if p]
 
 
-@lru_cache(maxsize=1024)  # one entry is in up to nine files: main and views, three formats each
+@lru_cache(maxsize=1024)  # an entry is in up to nine files, a feed's three formats rendered one after another
 def html(entry: Entry, math: str = "tex") -> str:
     """``math`` is the ``math`` setting: "tex" keeps the abstract's TeX as text, "mathml" typesets it."""
     parts = [f"<p><strong>{escape(status_line(entry))}</strong></p>"]
