@@ -32,7 +32,9 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return measured(cmd)[:2]
 
 
-def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+def measured(
+    cmd: list[str], env: dict[str, str] | None = None, codes: tuple[int, ...] = (0,)
+) -> tuple[float, float, float]:
     """(wall seconds, peak memory in MB, CPU seconds: user + system) of one child process and
     the processes it starts. CPU time barely moves when other work shares the machine; wall
     time does. Memory is the larger of the biggest process's max RSS (wait4) and the peak of
@@ -55,7 +57,7 @@ def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, 
         done.set()
         sampler.join()
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    if os.waitstatus_to_exitcode(status) not in codes:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
     return wall, max(usage.ru_maxrss, peak[0]) / 1024, usage.ru_utime + usage.ru_stime
 

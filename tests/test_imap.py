@@ -606,22 +606,27 @@ def test_failing_password_command_shows_none_of_its_output(server, site, tmp_pat
     fails(site, url(server, "INBOX"), cfg, "password_command failed with exit status 3 (its output is not shown)")
 
 
-def test_oversize_message(server, site, tmp_path, monkeypatch):
-    """A real message over the 32 MiB limit, refused from its size before its body is fetched."""
+def test_oversize_message_is_skipped_unfetched_and_the_digest_beside_it_merged(server, site, tmp_path, monkeypatch):
+    """A real message over the per-message limit (16 MiB), refused from its size before its body
+    is fetched; the folder's other digest is merged, and a later run does not warn again."""
     big = EmailMessage()
     big["Subject"] = "Weekly TMLR digest for Jan 07, 2024"
     big["Message-ID"] = "<big@g>"
-    big.set_content(("x" * 75 + "\n") * (33 * 1024 * 1024 // 76), cte="7bit")
+    big.set_content(("x" * 75 + "\n") * (17 * 1024 * 1024 // 76), cte="7bit")
     dovecot.append(server, "Oversize", [weekly(date(2024, 1, 14), "OvErSiZe01"), bytes(big)])
     monkeypatch.setenv("DIGEST2FEED_IMAP_PASSWORD", PASSWORD)
     size = len(bytes(big).replace(b"\n", b"\r\n"))  # RFC822.SIZE counts CRLF line ends
-    assert size > 32 * 1024 * 1024
-    fails(
-        site,
-        url(server, "Oversize"),
-        config(tmp_path, server),
-        f"message UID 2 is {size} bytes, over the 33554432-byte limit for one message",
+    assert size > 16 * 1024 * 1024
+    address = url(server, "Oversize")
+    r = update(address, "-o", site, cfg=config(tmp_path, server))
+    assert r.code == 0
+    assert r.err == (
+        f"digest2feed: warning: {address} message UID 2: is {size} bytes,"
+        " over the 16777216-byte limit for one message; skipped\n"
     )
+    assert "OvErSiZe01" in (site / "atom.xml").read_text()
+    again = update(address, "-o", site, cfg=config(tmp_path, server))
+    assert (again.code, again.err) == (0, "")
 
 
 class Cutter:

@@ -189,6 +189,14 @@ def test_full_disk_gives_one_line_and_keeps_the_old_files(tmp_path):
     assert not list(out.rglob("*.d2f-tmp"))
 
 
+def test_a_failed_first_run_into_a_new_nested_folder_leaves_no_folder_and_no_lock(tmp_path):
+    """Issue 19: it left a/b/.digest2feed.lock (and a/, a/b/) behind."""
+    proc = d2f("update", SAMPLE, "-o", tmp_path / "a" / "b", preexec_fn=limit_file_size(16 * 1024))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "no file was changed" in err.decode(), err
+    assert list(tmp_path.iterdir()) == []
+
+
 PROBE = "import sys, digest2feed.cli, lxml.etree, feedgen.feed, dateutil.parser; print(digest2feed.__file__)"
 
 

@@ -26,6 +26,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from digest2feed.store import no_link
+
 NAME = ".digest2feed.imap.json"
 VERSION = 1
 
@@ -62,6 +64,7 @@ def signature(folder: Path) -> str:
 def read(folder: Path) -> Marks:
     """The checkpoint if it describes the state files as they are now; else an empty one."""
     now = signature(folder)
+    no_link(folder / NAME)
     try:
         data = json.loads((folder / NAME).read_text(encoding="utf-8"))
         if data.get("version") != VERSION or data.get("state") != now:

@@ -108,8 +108,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+# A name may hold a line break or a terminal escape (a file called "x\n" or "\x1b[2J"): shown
+# escaped, so one problem is always one line and a terminal is never driven by an input.
+CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x09}
+CONTROLS |= {0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 def _err(line: object) -> None:
-    print(f"digest2feed: {line}", file=sys.stderr)
+    print(f"digest2feed: {str(line).translate(CONTROLS)}", file=sys.stderr)
 
 
 def _parse(args: argparse.Namespace) -> int:

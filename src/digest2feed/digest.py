@@ -27,6 +27,19 @@ SECTIONS = {
 }
 # XML 1.0 cannot hold these; removing them here keeps every later layer simple.
 ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Bounds on what one entry may hold, far above any real digest (the sample's largest: a title of
+# 116 characters, an abstract of 2,519, five authors of at most 26 characters, 24 entries;
+# OpenReview caps abstracts at 5,000), so that what one run stores the next can read (README).
+MAX_TITLE = 1_000
+MAX_ABSTRACT = 20_000
+MAX_AUTHORS = 500
+MAX_NAME = 200  # an author's or a certification's name
+MAX_CERTIFICATIONS = 20
+MAX_ENTRIES = 2_000  # per digest
+# The text of one digest (a weekly one is ~40,000 characters; one of 150 entries would be
+# 400,000): what an input may hold in bytes is larger (sources.MAX_TEXT), since a saved page or
+# an e-mail carries markup and encodings around its text. Memory follows this one (README).
+MAX_DIGEST = 2 * 1024 * 1024
 C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])  # ILLEGAL_RE's characters below U+0080
 
 
@@ -36,6 +49,10 @@ class NotADigest(ValueError):
     def __init__(self, problem: Problem) -> None:
         super().__init__(str(problem))
         self.problem = problem
+
+
+class TooLarge(NotADigest):
+    """The text is longer than any digest: said even where a non-digest would be skipped quietly."""
 
 
 def clean_text(text: str) -> str:
@@ -70,6 +87,9 @@ def title_date(text: str) -> tuple[datetime, str] | None:
 
 def parse_digest(text: str, source: str, subject: str | None = None, sent: datetime | None = None) -> Digest:
     """Parse one digest; ``subject`` and ``sent`` (the Date header) date it when its text cannot."""
+    if len(text) > MAX_DIGEST:
+        why = f"holds {len(text):,} characters of text, more than the {MAX_DIGEST:,} of any digest; skipped"
+        raise TooLarge(Problem(source, why))
     lines = clean_text(text).split("\n")
     headings = list(_headings(lines))
     dated = title_date("\n".join(lines[:200])) or (subject and title_date(subject)) or None
@@ -96,12 +116,18 @@ def parse_digest(text: str, source: str, subject: str | None = None, sent: datet
             warnings.append(Problem(source, f"unknown section {name!r} skipped ({n} entries)", start))
             continue
         for i, chunk in enumerate(chunks):
+            if len(announcements) == MAX_ENTRIES and _entry_like(lines, chunk):
+                why = f"more than {MAX_ENTRIES:,} entries in one digest; this one and the rest skipped"
+                warnings.append(Problem(source, why, chunk[0] + 1))
+                break
             if not _entry_like(lines, chunk):
                 last = end == len(lines) + 1 and i == len(chunks) - 1
                 if not last:  # the tail after the last entry is page or mail furniture
                     warnings.append(Problem(source, f"unrecognised text in {name!r} skipped", chunk[0] + 1))
                 continue
             parsed = _entry(lines, chunk, rung, len(announcements))
+            if not isinstance(parsed, str):
+                parsed = _bounded(parsed)
             if isinstance(parsed, str):
                 warnings.append(Problem(source, parsed, chunk[0] + 1))
             elif (parsed.forum_id, parsed.rung) not in seen:
@@ -109,6 +135,23 @@ def parse_digest(text: str, source: str, subject: str | None = None, sent: datet
                 announcements.append(parsed)
     date, kind = dated
     return Digest(source, date, kind, tuple(announcements), tuple(warnings))
+
+
+def _bounded(a: Announcement) -> Announcement | str:
+    """``a``, or why it is skipped: a field past its bound (MAX_*) is no real digest's."""
+    over = [
+        (len(a.title), MAX_TITLE, "a title of"),
+        (len(a.abstract or ""), MAX_ABSTRACT, "an abstract of"),
+        (len(a.authors), MAX_AUTHORS, "a list of"),
+        (max(map(len, a.authors), default=0), MAX_NAME, "an author name of"),
+        (len(a.certifications), MAX_CERTIFICATIONS, "a list of"),
+        (max(map(len, a.certifications), default=0), MAX_NAME, "a certification name of"),
+    ]
+    units = ["characters", "characters", "authors", "characters", "certifications", "characters"]
+    for (got, limit, what), unit in zip(over, units, strict=True):
+        if got > limit:
+            return f"entry {a.title[:60]!r} has {what} {got:,} {unit}, over the limit of {limit:,}; skipped"
+    return a
 
 
 def _headings(lines: list[str]) -> Iterator[tuple[int, str]]:

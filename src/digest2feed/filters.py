@@ -29,6 +29,7 @@ PHRASE_KEYS = ("match", "exclude", "authors", "certifications")
 KEYS = ("name", "title", *PHRASE_KEYS, "status")
 STATUSES = {r.slug: r for r in Rung}
 WORD = re.compile(r"\w")
+MAX_FEEDS = 1_000  # each is three files (and its papers) in every run
 BITS = "2"  # what a stored bit means; a new value makes the next run evaluate every entry again
 
 
@@ -72,11 +73,15 @@ def check(value: Any, origin: str) -> tuple[Feed, ...]:
     """The ``feeds`` setting → Feeds, or FilterError naming ``origin`` and the key."""
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
         raise FilterError(f"{origin}: feeds must be an array of tables ([[feeds]]) (got {value!r})")
+    if len(value) > MAX_FEEDS:
+        raise FilterError(f"{origin}: feeds holds {len(value):,} tables, more than the {MAX_FEEDS:,} a run writes")
     feeds: list[Feed] = []
+    names: set[str] = set()
     for i, table in enumerate(value, 1):
         feeds.append(_table(table, origin, i))
-        if feeds[-1].name in {f.name for f in feeds[:-1]}:
+        if feeds[-1].name in names:
             raise FilterError(f"{origin}: feeds[{i}].name {feeds[-1].name!r} is used by another feed")
+        names.add(feeds[-1].name)
     return tuple(feeds)
 
 

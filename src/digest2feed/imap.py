@@ -253,8 +253,13 @@ def _fetch(client, url: ImapUrl, run: Run) -> Iterator[Fetched | Note]:
         if head is None:  # expunged by another client meanwhile
             continue
         size = int(head[b"RFC822.SIZE"])
-        if size > MAX_TEXT:
-            raise _Failure(f"message UID {uid} is {size} bytes, over the {MAX_TEXT}-byte limit for one message")
+        if size > MAX_TEXT:  # one message, never the folder; not fetched again by later runs
+            yield Note(
+                "warning",
+                Problem(f"{label} {uid}", f"is {size} bytes, over the {MAX_TEXT}-byte limit for one message; skipped"),
+            )
+            duplicates.append(uid)
+            continue
         mid = _message_id(head.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b""))
         if mid and mid in run.message_ids:
             duplicates.append(uid)

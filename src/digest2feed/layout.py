@@ -26,6 +26,8 @@ from digest2feed.settings import Settings
 JOURNAL_URL = "https://jmlr.org/tmlr/"
 TMLR_START = "2022-01-01T00:00:00+00:00"  # a plausible "updated" for a feed with no papers yet
 ARCHIVE_DIR = "archive"
+# The largest state file (atom.xml, an archive month) a run reads; a run never writes a larger one.
+MAX_STATE_BYTES = 256 * 1024 * 1024
 INDEX_ENTRIES = 100
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 OPML = "feeds.opml"

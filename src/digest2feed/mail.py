@@ -29,6 +29,7 @@ MAIL_HEADERS = {
 }
 # Google Groups appends this to every message; it is not part of the digest.
 FOOTER_RE = re.compile(r"^-- ?\n(?:.*\n){0,2}.*You received this message because you are subscribed", re.M)
+MAX_DEPTH = 16  # MIME nesting: a digest is two deep, a Google Groups wrapper three
 SINGLE_BYTE = re.compile(r"(us-)?ascii|iso-8859-\d+|latin-?\d|windows-125\d|cp125\d", re.I)
 
 
@@ -56,10 +57,34 @@ def looks_like_message(head: bytes) -> bool:
     return bool(MAIL_HEADERS.intersection(names))
 
 
+class MessageError(ValueError):
+    """A message that cannot be read as mail; the text is the line the user sees."""
+
+
 def read_message(data: bytes | EmailMessage) -> Mail:
-    msg = data if isinstance(data, EmailMessage) else email.message_from_bytes(data, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return Mail(_body(msg), _header(msg, "subject"), _sent(msg), _header(msg, "message-id"), len(msg.defects))
+    try:
+        msg = data if isinstance(data, EmailMessage) else email.message_from_bytes(data, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        if _depth(msg) > MAX_DEPTH:
+            raise MessageError(f"has MIME parts nested more than {MAX_DEPTH} deep; skipped")
+        return Mail(_body(msg), _header(msg, "subject"), _sent(msg), _header(msg, "message-id"), len(msg.defects))
+    except MessageError:
+        raise
+    except RecursionError:  # the email package recurses into nested parts
+        raise MessageError(f"has MIME parts nested more than {MAX_DEPTH} deep; skipped") from None
+    except (LookupError, TypeError, AttributeError, ValueError) as e:  # one message, never the mailbox
+        raise MessageError(f"is damaged mail ({type(e).__name__}); skipped") from None
+
+
+def _depth(msg: EmailMessage) -> int:
+    """How deep its parts nest, counted without recursion, stopping past MAX_DEPTH."""
+    deepest, todo = 0, [(msg, 1)]
+    while todo and deepest <= MAX_DEPTH:
+        part, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if part.is_multipart():
+            todo += [(sub, depth + 1) for sub in part.get_payload()]
+    return deepest
 
 
 def _header(msg: EmailMessage, name: str) -> str | None:

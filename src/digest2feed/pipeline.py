@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from digest2feed.digest import NotADigest, parse_digest, title_date
+from digest2feed import layout
+from digest2feed.digest import NotADigest, TooLarge, parse_digest, title_date
 from digest2feed.filters import Filters, compiled
 from digest2feed.layout import ARCHIVE_DIR, FILE_NAMES, OWN_NAMES, Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
@@ -18,6 +19,7 @@ from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
 from digest2feed.settings import Settings
 from digest2feed.sources import Note, Text, is_imap, read_inputs
+from digest2feed.store import LINKED
 
 if TYPE_CHECKING:
     from digest2feed.helper import Helper
@@ -96,6 +98,8 @@ def _take(item: Text | Note, out: Loaded, seen: set[str], keep: bool, progress: 
     except NotADigest as e:
         if item.hint and title_date(item.subject or ""):  # a digest, cut before its first section
             out.warnings.append(Problem(e.problem.source, f"{e.problem.message}; {item.hint}"))
+        elif isinstance(e, TooLarge):
+            (out.errors if item.explicit else out.warnings).append(e.problem)
         else:
             (out.errors if item.explicit else out.skipped).append(e.problem)
         return
@@ -162,7 +166,7 @@ def _helper(folder: Path, names: list[str]) -> Helper | None:
 def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress, helper: Helper | None) -> Report:
     from digest2feed import checkpoint
     from digest2feed.state import StateError
-    from digest2feed.store import commit, foreign, locked, pending, share_folders, unplanned
+    from digest2feed.store import Linked, commit, foreign, linked, locked, pending, share_folders, unplanned
 
     folder = settings.output
     imap = _imap_run(settings, names)
@@ -172,13 +176,16 @@ def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progre
     touched = set(loaded.records)
     try:
         with locked(folder):
-            marks = checkpoint.read(folder)  # under the lock: valid for the state merged into below
-            # A run that died mid-commit may have left files that disagree: then trust no
-            # stored digest and derive everything from the facts. So does a regeneration.
-            regenerate = not names or pending(folder)
             try:
+                marks = checkpoint.read(folder)  # under the lock: valid for the state merged into below
+                # A run that died mid-commit may have left files that disagree: then trust no
+                # stored digest and derive everything from the facts. So does a regeneration.
+                regenerate = not names or pending(folder)
                 old, new, refs, records = _merge(folder, loaded.records, regenerate, compiled(settings.feeds))
                 docs = plan(refs, settings)
+                links = linked(folder, docs)
+                if links:
+                    raise Failed([Problem(str(folder / rel), LINKED) for rel in links])
                 theirs = foreign(folder, docs, _ours)
                 if theirs:
                     raise Failed([Problem(str(folder / rel), _why_foreign(docs[rel])) for rel in theirs])
@@ -189,6 +196,8 @@ def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progre
                 checkpoint.save(folder, marks, imap.taken if imap else {})  # only once the files are in place
             except StateError as e:
                 raise Failed([e.problem]) from None
+    except Linked as e:  # the lock, the pending marker or the checkpoint
+        raise Failed([Problem(str(e.filename), LINKED)]) from None
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
         raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
     return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written)
@@ -213,8 +222,15 @@ def _imap_run(settings: Settings, names: list[str]) -> Run | None:
         return None
     from digest2feed import checkpoint
     from digest2feed.imap import Run
+    from digest2feed.state import StateError
+    from digest2feed.store import Linked
 
-    return Run(settings.imap, checkpoint.read(settings.output))
+    try:
+        return Run(settings.imap, checkpoint.read(settings.output))
+    except Linked as e:
+        raise Failed([Problem(str(e.filename), LINKED)]) from None
+    except StateError as e:
+        raise Failed([e.problem]) from None
 
 
 def _merge(
@@ -313,6 +329,9 @@ def _render(
             data = _spliced(doc, fp, folder, records, kept[doc.path], shared)
         if data is None:
             data = render(*whole(doc, fp))
+        if doc.state and len(data) > layout.MAX_STATE_BYTES:  # what this run writes, the next must read
+            why = f"would be {len(data):,} bytes, more than the {layout.MAX_STATE_BYTES:,} a run reads back"
+            raise Failed([Problem(str(folder / doc.path), f"{why}; no file was changed")])
         yield doc.path, data
         progress("files rendered", i + 1, len(todo))
 
@@ -362,16 +381,15 @@ def overview(settings: Settings, newest: int = 3) -> list[FeedSummary]:
         docs = plan(refs, settings)
         atoms = [d for d in docs.values() if d.format == "atom" and not d.archive]
         records.need({r.forum_id for d in atoms for r in d.refs[:newest]})
+        files: dict[str, list[str]] = {}  # by folder: one pass, however many feeds of your own
+        for d in docs.values():
+            if d.format in FILE_NAMES and not d.archive:
+                files.setdefault(d.path.rpartition("/")[0], []).append(d.path)
         out = []
         for doc in atoms:
             folder = doc.path.rpartition("/")[0]
-            files = tuple(
-                d.path
-                for d in docs.values()
-                if d.path.rpartition("/")[0] == folder and d.format in FILE_NAMES and not d.archive
-            )
             shown = tuple(records.entry(r) for r in doc.refs[:newest])
-            out.append(FeedSummary(folder, doc.title, files, len(doc.refs), shown))
+            out.append(FeedSummary(folder, doc.title, tuple(files[folder]), len(doc.refs), shown))
     except StateError as e:
         raise Failed([e.problem]) from None
     return out

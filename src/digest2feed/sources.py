@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -20,14 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from digest2feed import saved, wrappers
-from digest2feed.mail import decode, html_to_text, looks_like_message, read_message
+from digest2feed.mail import MessageError, decode, html_to_text, looks_like_message, read_message
 from digest2feed.model import Problem
 
 if TYPE_CHECKING:
     from digest2feed.imap import Run
 
 SNIFF = 64 * 1024
-MAX_TEXT = 32 * 1024 * 1024  # a digest is ~100 KB; anything this big is not one
+MAX_TEXT = 16 * 1024 * 1024  # bytes of one input or message: a digest e-mail is ~100 KB, a saved page a few MB
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ def read_inputs(names: list[str], stdin: BinaryIO, imap: Run | None = None) -> I
             yield Note("error", Problem(name, "no such file or folder"))
 
 
+def _special(mode: int) -> str | None:
+    """What a path that is neither a file nor a folder is: reading a FIFO waits for a writer
+    forever, and a device never ends (/dev/urandom)."""
+    kinds = {"a FIFO": stat.S_ISFIFO, "a socket": stat.S_ISSOCK, "a device": stat.S_ISCHR, "a disk": stat.S_ISBLK}
+    return next((what for what, test in kinds.items() if test(mode)), None)
+
+
 def _imap(url: str, run: Run | None) -> Iterator[Item]:
     """An IMAP folder: imap.py fetches the messages, each is read here as a mailbox's is."""
     from digest2feed.imap import Fetched, Run, read_folder
@@ -114,22 +122,29 @@ def _fail(source: str, why: str, explicit: bool) -> Note:
 def _file(path: Path, explicit: bool) -> Iterator[Item]:
     source = str(path)
     try:
-        with path.open("rb") as f:
+        # O_NONBLOCK: opening a FIFO does not wait for a writer; the mode is checked on what was opened.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+            st = os.fstat(f.fileno())
+            if special := _special(st.st_mode):
+                kind = "error" if explicit else "warning"
+                yield Note(kind, Problem(source, f"is {special}, not a file; {'refused' if explicit else 'skipped'}"))
+                return
             head = f.read(SNIFF)
-            size = os.fstat(f.fileno()).st_size
             mbox = head.startswith(b"From ")  # the mailbox module reads it itself, message by message
             if not mbox and _binary(head) and not saved.bom_encoding(head):
                 yield _fail(source, "is a binary file, not a digest", explicit)
                 return
-            if not mbox and size > MAX_TEXT:
-                yield _fail(source, f"is {size} bytes, far too large for one digest", explicit)
+            if not mbox and st.st_size > MAX_TEXT:
+                yield _fail(source, f"is {st.st_size} bytes, far too large for one digest", explicit)
                 return
-            data = b"" if mbox else head + f.read()
+            data = b"" if mbox else head + f.read(MAX_TEXT + 1 - len(head))  # it may have grown since
     except OSError as e:
         yield Note("error", Problem(source, f"cannot read: {e.strerror}"))
         return
     if mbox:
         yield from _mbox(path, explicit)
+    elif len(data) > MAX_TEXT:
+        yield _fail(source, "is far too large for one digest", explicit)
     else:
         yield from _one(data, source, explicit)
 
@@ -145,8 +160,9 @@ def _stdin(stream: BinaryIO) -> Iterator[Item]:
             for item in _mbox(Path(tmp.name), True):
                 if isinstance(item, Text):
                     item = replace(item, source="<stdin>" + item.source[len(tmp.name) :])
-                else:
-                    item = Note(item.kind, Problem("<stdin>", item.problem.message, item.problem.line))
+                else:  # "<stdin> message 3", as the source of a Text says
+                    where = "<stdin>" + item.problem.source.removeprefix(tmp.name)
+                    item = Note(item.kind, Problem(where, item.problem.message, item.problem.line))
                 yield item
     elif _binary(data[:SNIFF]) and not saved.bom_encoding(data):
         yield Note("error", Problem("<stdin>", "is binary data, not a digest"))
@@ -172,7 +188,11 @@ def _one(data: bytes, source: str, explicit: bool, mail_explicit: bool | None = 
 
 
 def _message(data: bytes, source: str, explicit: bool) -> Iterator[Item]:
-    mail = read_message(data)
+    try:
+        mail = read_message(data)
+    except MessageError as e:
+        yield Note("error" if explicit else "warning", Problem(source, str(e)))
+        return
     if mail.text is None or not mail.text.strip():
         yield _fail(source, "e-mail has no text part (or an empty one)", explicit)
         return
@@ -188,27 +208,52 @@ def _message(data: bytes, source: str, explicit: bool) -> Iterator[Item]:
 
 
 def _messages(box: mailbox.Mailbox, keys: list[str], label: str) -> Iterator[Item]:
+    """Each message in turn; one that is too large or damaged is named and skipped, never the rest."""
     for n, key in enumerate(keys, 1):
         source = f"{label} message {n}"
         try:
-            data = box.get_bytes(key)
+            with box.get_file(key) as f:  # read no more than one message may hold
+                data = f.read(MAX_TEXT + 1)
         except (OSError, KeyError, ValueError) as e:
             yield Note("warning", Problem(source, f"is unreadable ({e}); skipped"))
             continue
-        if not looks_like_message(data[:SNIFF]):
+        if len(data) > MAX_TEXT:
+            yield Note("warning", Problem(source, f"is over {MAX_TEXT} bytes, far too large for one digest; skipped"))
+        elif not looks_like_message(data[:SNIFF]):
             yield Note("warning", Problem(source, "is damaged (no mail headers); skipped"))
-            continue
-        yield from _message(data, source, explicit=False)
+        else:
+            yield from _message(data, source, explicit=False)
 
 
 def _mbox(path: Path, explicit: bool) -> Iterator[Item]:
     try:
+        if _has_long_line(path):  # the mailbox module reads a line whole, however long
+            yield _fail(str(path), f"has a line over {MAX_TEXT} bytes: not a mailbox of digests", explicit)
+            return
         box = mailbox.mbox(path, create=False)
         keys = list(box.keys())
     except (OSError, mailbox.Error) as e:
         yield Note("error" if explicit else "skipped", Problem(str(path), f"cannot read mbox: {e}"))
         return
     yield from _messages(box, keys, str(path))
+
+
+def _has_long_line(path: Path, chunk: int = 1 << 20) -> bool:
+    """Whether a line is longer than MAX_TEXT. A line inside one chunk is shorter than a chunk,
+    so only the bytes since the last line break are counted."""
+    run = 0
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            end = block.rfind(b"\n")
+            if end == -1:
+                run += len(block)
+            elif run + block.find(b"\n") > MAX_TEXT:
+                return True
+            else:
+                run = len(block) - end - 1
+            if run > MAX_TEXT:
+                return True
+    return False
 
 
 def _maildir(path: Path, explicit: bool) -> Iterator[Item]:

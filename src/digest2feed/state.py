@@ -11,22 +11,25 @@ hostile file can neither blow up memory nor make us read a local file.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from lxml import etree
 
+from digest2feed import layout
 from digest2feed.layout import ARCHIVE_DIR
 from digest2feed.merge import join
 from digest2feed.model import Problem, Record, Rung, Sighting
 from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PLAIN_TITLE, PROVENANCE
 from digest2feed.render.stamp import DIGESTS, HINT, MEMBERSHIPS
-from digest2feed.store import BACKUP_SUFFIX, backups, pending
+from digest2feed.store import BACKUP_SUFFIX, LINKED, backups, pending
 
-MAX_BYTES = 256 * 1024 * 1024
 PROLOG = 4096
 A = f"{{{ATOM_NS}}}"
 NS = {"a": ATOM_NS}
@@ -50,14 +53,24 @@ class StateError(ValueError):
 def state_files(folder: Path) -> list[Path]:
     """atom.xml and every archive document: together they hold the state; after a run
     died mid-commit, also the old versions it kept (store.commit)."""
-    files = [folder / "atom.xml"] if (folder / "atom.xml").exists() else []
-    archive = folder / ARCHIVE_DIR
+    main, archive = folder / "atom.xml", folder / ARCHIVE_DIR
+    _no_link(main)
+    _no_link(archive)
+    files = [main] if main.exists() else []
     if archive.is_dir():
         files += sorted(archive.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].xml"))
     if pending(folder):
         old = backups(folder)
         files += [p for p in old if p.parent == archive or (p.parent == folder and p.name.startswith(".atom.xml."))]
+    for path in files:
+        _no_link(path)
     return files
+
+
+def _no_link(path: Path) -> None:
+    """Never read another site's files into ours through a link (store.Linked, said as a state problem)."""
+    if path.is_symlink():
+        raise StateError(Problem(str(path), LINKED))
 
 
 @dataclass
@@ -96,6 +109,8 @@ def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
         if not columns:
             raise _refuse(path, "has an entry whose id or dates digest2feed did not write")
         ids, published, updated = columns
+        if len(set(ids)) != len(ids):
+            _refuse_twice(path, ids, entries)
         digests = _comment(root, DIGESTS)
         if len(digests) != len(entries):
             out.digests, digests = False, [None] * len(entries)
@@ -134,6 +149,15 @@ def read_state(folder: Path) -> dict[str, Record]:
     return scan(folder, None).records
 
 
+def _refuse_twice(path: Path, ids: list[str], entries: list[etree._Element]) -> None:
+    """One entry twice in a file would be published twice: the file is damaged."""
+    seen: set[str] = set()
+    for ident, entry in zip(ids, entries, strict=True):
+        if ident in seen:
+            raise _refuse(path, f"has the entry {ident} twice (damaged)", entry.sourceline)
+        seen.add(ident)
+
+
 def _refuse(path: Path, why: str, line: int | None = None) -> StateError:
     return StateError(Problem(str(path), f"{why}; refusing to touch it", line))
 
@@ -147,23 +171,12 @@ def _parse(path: Path) -> etree._Element:
     ours are refused unread.
     """
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise _refuse(path, f"is {size} bytes, larger than any feed digest2feed writes")
-        with path.open("rb") as f:
-            prolog = f.read(PROLOG)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as e:
-        raise StateError(Problem(str(path), f"cannot read: {e.strerror}")) from None
-    if b"<!DOCTYPE" in prolog:  # the common case refused before parsing at all
-        raise _refuse(path, "holds a document type declaration, which digest2feed never writes")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
-    try:
-        tree = etree.parse(str(path), parser)
-    except etree.XMLSyntaxError as e:  # libxml2's message may hold a line break: one line per problem
-        raise _refuse(path, f"is not well-formed XML ({' '.join(e.msg.split())})", e.lineno) from None
-    except OSError as e:  # the file opened above; lxml says OSError for undecodable bytes (found by fuzzing)
-        why = str(e).rpartition("': ")[2] or str(e)  # "Error reading file '<path>': <why>"
-        raise _refuse(path, f"is not well-formed XML ({' '.join(why.split())})") from None
+        why = LINKED if e.errno == errno.ELOOP else f"cannot read: {e.strerror}"
+        raise StateError(Problem(str(path), why)) from None
+    with open(fd, "rb") as f:
+        tree = _tree(path, f)
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise _refuse(path, "holds a document type declaration, which digest2feed never writes")
     root = tree.getroot()
@@ -171,6 +184,27 @@ def _parse(path: Path) -> etree._Element:
     if root.tag != f"{A}feed" or generator is None or generator.get("uri") != GENERATOR_URI:
         raise _refuse(path, "is not an Atom feed written by digest2feed")
     return root
+
+
+def _tree(path: Path, f: BinaryIO) -> etree._ElementTree:
+    try:
+        size = os.fstat(f.fileno()).st_size
+        prolog = f.read(PROLOG)
+        f.seek(0)
+    except OSError as e:
+        raise StateError(Problem(str(path), f"cannot read: {e.strerror}")) from None
+    if size > layout.MAX_STATE_BYTES:
+        raise _refuse(path, f"is {size} bytes, larger than any feed digest2feed writes")
+    if b"<!DOCTYPE" in prolog:  # the common case refused before parsing at all
+        raise _refuse(path, "holds a document type declaration, which digest2feed never writes")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    try:
+        return etree.parse(f, parser)
+    except etree.XMLSyntaxError as e:  # libxml2's message may hold a line break: one line per problem
+        raise _refuse(path, f"is not well-formed XML ({' '.join(e.msg.split())})", e.lineno) from None
+    except OSError as e:  # lxml says OSError for undecodable bytes (found by fuzzing)
+        why = str(e).rpartition("': ")[2] or str(e)  # "Error reading file '<path>': <why>"
+        raise _refuse(path, f"is not well-formed XML ({' '.join(why.split())})") from None
 
 
 def _columns(root: etree._Element, entries: list[etree._Element]) -> list[list]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import secrets
@@ -18,6 +19,38 @@ TEMP_SUFFIX = ".d2f-tmp"
 # (procmail pipes run with 077, maildrop with 007): modes are set, never inherited.
 FOLDER_MODE = 0o755
 FILE_MODE = 0o644
+LINKED = "is a symbolic link; refusing to follow it"
+
+
+class Linked(OSError):
+    """A path inside the output folder is a symbolic link. None is ever followed: a link there
+    would let a run read another site's files into ours, or write, chmod or delete outside the
+    folder. The output folder itself may be a link (users do that on purpose)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(errno.ELOOP, LINKED, str(path))
+
+
+def no_link(path: Path) -> None:
+    if path.is_symlink():
+        raise Linked(path)
+
+
+def linked(folder: Path, rels: Iterable[str]) -> list[str]:
+    """The paths (or a folder above them, below ``folder``) among ``rels`` that are symbolic links."""
+    found: set[str] = set()
+    checked: set[str] = set()
+    for rel in rels:
+        parts = rel.split("/")
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if sub in checked:
+                continue
+            checked.add(sub)
+            if (folder / sub).is_symlink():
+                found.add(sub)
+                break
+    return sorted(found)
 
 
 def make_folder(path: Path) -> list[Path]:
@@ -84,10 +117,21 @@ def unplanned(
         subs += sorted(
             f"{d.name}/"
             for d in folder.iterdir()
-            if d.is_dir() and not d.name.startswith(".") and d.name != skip and not (d / LOCK_NAME).exists()
+            if _real_dir(d) and not d.name.startswith(".") and d.name != skip and not (d / LOCK_NAME).exists()
         )
     found = (sub + name for sub in subs for name in names)
-    return [rel for rel in found if rel not in planned and (folder / rel).is_file() and ours(folder / rel)]
+    return [rel for rel in found if rel not in planned and _real_file(folder / rel) and ours(folder / rel)]
+
+
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _real_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 # While a run renames, the old version of each file it replaces stays reachable under this
@@ -98,14 +142,31 @@ BACKUP_SUFFIX = ".d2f-old"
 
 @contextmanager
 def locked(folder: Path) -> Iterator[None]:
-    """Serialise runs on one folder. flock dies with its process: a killed run leaves no stale lock."""
-    make_folder(folder)
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)  # ours alone: nobody else opens it
+    """Serialise runs on one folder. flock dies with its process: a killed run leaves no stale lock.
+    A run that fails in a folder it made leaves neither the lock nor the folders behind."""
+    made = make_folder(folder)
+    lock = folder / LOCK_NAME
+    fd = _open(lock, os.O_RDWR | os.O_CREAT)  # 0600: ours alone, nobody else opens it
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    except BaseException:
+        if made:
+            lock.unlink(missing_ok=True)
+            unmake(made)
+        raise
     finally:
         os.close(fd)
+
+
+def _open(path: Path, flags: int) -> int:
+    """``os.open`` that never follows a symbolic link at ``path``."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, 0o600)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise Linked(path) from None
+        raise
 
 
 def unchanged(path: Path, data: bytes) -> bool:
@@ -160,9 +221,11 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
     if not changed and not any((folder / rel).exists() for rel in stale):
         _finish(folder)
         return []
-    marker = folder / PENDING_NAME
-    with open(marker, "wb") as f:
-        os.fsync(f.fileno())
+    fd = _open(folder / PENDING_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     for rel in changed:
         target = folder / rel
         if target.exists():
@@ -178,7 +241,9 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
 
 def pending(folder: Path) -> bool:
     """True when a run died between its first rename and its last: files may disagree."""
-    return (folder / PENDING_NAME).exists()
+    marker = folder / PENDING_NAME
+    no_link(marker)
+    return marker.exists()
 
 
 def backups(folder: Path) -> list[Path]:
