@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE, run_cli
+from conftest import SAMPLE, run_cli, snapshot
 from digest2feed import layout
 from digest2feed.digest import MAX_ABSTRACT, MAX_AUTHORS, MAX_ENTRIES, MAX_NAME, MAX_TITLE, parse_digest
 from digest2feed.sources import MAX_TEXT
@@ -213,3 +213,20 @@ def test_feeds_of_your_own_past_their_limit_are_one_settings_error(tmp_path, out
     )
     assert run_cli("update", SAMPLE, "-o", out, "-c", tmp_path / "ok.toml").code == 0
     assert (out / "f999" / "atom.xml").is_file()
+
+
+def test_a_state_file_holding_one_entry_twice_is_refused_as_damaged(out):
+    assert run_cli("update", SAMPLE, "-o", out).code == 0
+    atom = out / "atom.xml"
+    text = atom.read_text(encoding="utf-8")
+    first = text[text.index("<entry>") : text.index("</entry>") + len("</entry>")]
+    atom.write_text(text.replace(first, first + "\n" + first, 1), encoding="utf-8")
+    before = snapshot(out)
+    line = atom.read_text(encoding="utf-8")[: text.index(first) + len(first) + 1].count("\n") + 1
+    ident = first[first.index("<id>") + 4 : first.index("</id>")]
+    r = run_cli("update", SAMPLE, "-o", out)
+    assert (r.code, r.err) == (
+        1,
+        f"digest2feed: {atom}:{line}: has the entry {ident} twice (damaged); refusing to touch it\n",
+    )
+    assert snapshot(out) == before

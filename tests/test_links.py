@@ -138,3 +138,51 @@ def test_a_hard_link_to_an_outside_file_is_replaced_never_written_through(tmp_pa
     assert outside.read_bytes() == old
     assert (ours / "atom.xml").read_bytes() != old
     assert (ours / "atom.xml").stat().st_ino != outside.stat().st_ino
+
+
+def test_as_an_ordinary_user_too_a_linked_view_folder_and_marker_are_refused():
+    """Root bypasses file modes, so the same refusals run once as nobody (CI runs as root)."""
+    import subprocess
+    import tempfile
+
+    from test_reliability import need_tool, reachable_packages, unprivileged_python
+
+    drop = []
+    if os.geteuid() == 0:
+        drop = [need_tool("setpriv", "util-linux"), "--reuid=65534", "--regid=65534", "--clear-groups"]
+    top = Path(tempfile.mkdtemp(prefix="d2f-links-"))
+    try:
+        top.chmod(0o755)
+        ours, outside, victim = top / "ours", top / "private", top / "victim.txt"
+        assert run_cli("update", SAMPLE, "-o", ours).code == 0
+        outside.mkdir()
+        victim.write_text("precious\n")
+        shutil.rmtree(ours / "accepted")
+        (ours / "accepted").symlink_to(outside)
+        (ours / ".digest2feed.pending").symlink_to(victim)
+        packages = reachable_packages(top / "site")
+        for p in [top, *packages.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        if drop:
+            for p in [ours, *ours.rglob("*"), outside, victim]:
+                os.chown(p, 65534, 65534, follow_symlinks=False)
+        outside.chmod(0o700)
+        victim.chmod(0o600)
+        before = tree(top)
+        env = {**os.environ, "PYTHONPATH": str(packages), "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        python = unprivileged_python(drop, env, packages)
+        cmd = [*drop, python, "-m", "digest2feed", "update", str(DAILY), "-o", str(ours)]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        assert (r.returncode, r.stderr) == (1, f"digest2feed: {ours / '.digest2feed.pending'}: {LINKED}\n")
+        assert tree(top) == before
+        (ours / ".digest2feed.pending").unlink()
+        before = tree(top)
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        assert (r.returncode, r.stderr) == (1, f"digest2feed: {ours / 'accepted'}: {LINKED}\n")
+        assert tree(top) == before and victim.read_text() == "precious\n"
+        assert stat.S_IMODE(outside.stat().st_mode) == 0o700 and not any(outside.iterdir())
+    finally:
+        for p in top.rglob("*"):
+            if not p.is_symlink():
+                p.chmod(0o755 if p.is_dir() else 0o644)
+        shutil.rmtree(top)
