@@ -465,8 +465,8 @@ def test_feeds_command_errors(tmp_path):
 
 
 def test_a_damaged_subscription_file_is_rendered_whole(tmp_path):
-    # Re-rendered files reuse the entries they hold (render/splice.py); one that no longer holds what its
-    # closing comment lists (here an item line doubled by hand) is rendered from the state instead.
+    # A subscription file damaged by hand (an item line doubled) is rendered again from the state
+    # by the next run that changes it, never patched.
     cfg, out, once = configure(tmp_path, BY_KEY), tmp_path / "out", tmp_path / "once"
     certs = FIXTURES / "certifications-2024-03-10.txt"
     assert run_cli("update", certs, "-c", cfg, "-o", out).code == 0
@@ -475,20 +475,6 @@ def test_a_damaged_subscription_file_is_rendered_whole(tmp_path):
     assert run_cli("update", SAMPLE, "-c", cfg, "-o", out).code == 0
     assert run_cli("update", certs, SAMPLE, "-c", cfg, "-o", once).code == 0
     assert snapshot(out) == snapshot(once)
-
-
-def test_every_subscription_file_can_give_its_entries_back(sample):
-    # What lets a run render only new entries (render/splice.py): each non-state subscription file splits
-    # into exactly the entries its closing comment lists, in every format.
-    from digest2feed.render import splice
-
-    for folder in ("", "accepted/", "dp/", "privacy/"):
-        for name, fmt in (("atom.xml", "atom"), ("rss.xml", "rss"), ("feed.json", "json")):
-            if (folder, fmt) == ("", "atom"):
-                continue  # the state file is always rendered whole
-            data = (sample / folder / name).read_bytes()
-            listed, (_, blocks, _) = splice._stored(data, fmt), splice._split(data, fmt)
-            assert len(listed) - 1 == len(blocks) == len(ids(sample / folder / name)), folder + name
 
 
 # --- combinations the issues did not test together (added by the outside review) ------------------------

@@ -79,7 +79,6 @@ class Document:
     archive: bool = False
     state: bool = False  # carries the merge state (atom.xml and archives)
     feeds: tuple[tuple[str, str, str, str], ...] = ()  # (label, title, href, format): the page's feed list
-    hint: tuple[str, ...] = ()  # atom.xml only: the forum ids it shows, read while the next run scans
     status_titles: bool = False  # entry titles say "Accepted: …" (the state keeps them plain)
     memberships: str = ""  # state files: fingerprint of the filters whose bits the refs carry
     math: str = "tex"  # the math setting: how feed content shows TeX
@@ -144,11 +143,7 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             path = folder + FILE_NAMES[fmt]
             extra: dict = {}
             if not folder and fmt == "atom":
-                # The papers atom.xml shows: the next run reads their records while it scans,
-                # instead of going back to the archives for them. The other subscription
-                # files keep the entries they hold (render/splice.py) and need only new ones.
-                shown = {e.forum_id for e in window}
-                extra = {"state": True, "hint": tuple(sorted(shown))}
+                extra = {"state": True}
                 if chain:
                     extra["links"] = (("prev-archive", href(path, chain[-1])),)
             add(path, fmt, title, subtitle, entries, **extra)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,6 @@ from digest2feed.sources import Note, Text, is_imap, read_inputs
 from digest2feed.store import LINKED
 
 if TYPE_CHECKING:
-    from digest2feed.helper import Helper
     from digest2feed.imap import Run
     from digest2feed.state import Scan
 
@@ -130,40 +127,7 @@ class Report:
 
 
 def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress = _quiet) -> Report:
-    """One run. The cyclic garbage collector is paused meanwhile: a run builds hundreds
-    of thousands of small objects and no cycles, and the collector only walked them
-    again and again (a tenth of a no-op run at 50,000 papers; memory unchanged)."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return _update(settings, names, stdin, progress)
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress) -> Report:
-    # Modules are imported inside functions: `parse` and `--help` need neither lxml nor feedgen.
-    helper = _helper(settings.output, names)
-    try:
-        return _run(settings, names, stdin, progress, helper)
-    finally:
-        if helper:
-            helper.stop()
-
-
-def _helper(folder: Path, names: list[str]) -> Helper | None:
-    """A second process for a run that renders everything (a backfill, a regeneration),
-    forked now, while this one is small (helper.py)."""
-    if names and (folder / "atom.xml").exists():
-        return None
-    from digest2feed.helper import Helper
-    from digest2feed.render import feeds, jsonfeed, opml, page  # noqa: F401 (imported once, for both)
-
-    return Helper.start(render)
-
-
-def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress, helper: Helper | None) -> Report:
+    """One run: read the inputs, merge them into the state, write every file that changed."""
     from digest2feed import checkpoint
     from digest2feed.state import StateError
     from digest2feed.store import Linked, commit, foreign, linked, locked, pending, share_folders, unplanned
@@ -181,7 +145,7 @@ def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progre
                 # A run that died mid-commit may have left files that disagree: then trust no
                 # stored digest and derive everything from the facts. So does a regeneration.
                 regenerate = not names or pending(folder)
-                old, new, refs, records = _merge(folder, loaded.records, regenerate, compiled(settings.feeds))
+                old, new, refs, papers = _merge(folder, loaded.records, regenerate, compiled(settings.feeds))
                 docs = plan(refs, settings)
                 links = linked(folder, docs)
                 if links:
@@ -189,7 +153,7 @@ def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progre
                 theirs = foreign(folder, docs, _ours)
                 if theirs:
                     raise Failed([Problem(str(folder / rel), _why_foreign(docs[rel])) for rel in theirs])
-                files = _render(docs.values(), folder, records, regenerate, progress, helper)
+                files = _render(docs.values(), folder, papers, regenerate, progress)
                 gone = unplanned(folder, docs, OWN_NAMES, _ours, ARCHIVE_DIR)
                 written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last="atom.xml")
                 share_folders(folder, docs)
@@ -235,7 +199,7 @@ def _imap_run(settings: Settings, names: list[str]) -> Run | None:
 
 def _merge(
     folder: Path, digests: dict[str, Record], regenerate: bool, filters: Filters
-) -> tuple[Scan, dict[str, Record], list[Ref], Records]:
+) -> tuple[Scan, dict[str, Record], list[Ref], Papers]:
     """Scan the state, merge the digests into the papers they name, and index every entry.
 
     Papers no digest names keep the refs stored in the files (with their feed bits);
@@ -250,19 +214,19 @@ def _merge(
         # Files without stored digests, or feed bits of other filters: read everything.
         old, trusted = scan(folder, None, filters.fingerprint), False
     new = combine(dict(old.records), digests)
-    records = Records(old, new)
+    papers = Papers(old, new)
     # Papers no digest names keep their stored refs even when their records were read
-    # (atom.xml's hint): the same digests and bits, without deriving them again.
+    # (those atom.xml shows): the same digests and bits, without deriving them again.
     derived = set(digests) if trusted else set(new)
-    refs = [ref_of(e, filters.mask(e)) for forum in derived for e in records.entries(forum)]
+    refs = [ref_of(e, filters.mask(e)) for forum in derived for e in papers.entries(forum)]
     for forum, rows in old.index.items():
         if forum not in derived:
             top = max(rows)[0]  # rows start with the rung
             refs += [Ref(pub, upd, forum, rung, rung == top, dg, bits) for rung, pub, upd, dg, bits, _ in rows]
-    return old, new, refs, records
+    return old, new, refs, papers
 
 
-class Records:
+class Papers:
     """Entries by paper, read from the state files only when first needed.
 
     Entries are built anew each time they are asked for, not kept: a backfill's 82,000
@@ -276,81 +240,33 @@ class Records:
 
     def need(self, forums: set[str]) -> None:
         """Read the records of ``forums`` not in memory yet, one pass over the files holding them."""
-        from digest2feed.state import read_records
+        from digest2feed.state import records_in
 
         missing = {f for f in forums if f not in self.records}  # not `forums - keys()`: that walks every key
         if missing:
-            self.records |= read_records({row[-1] for f in missing for row in self.scan.index[f]}, missing)
+            self.records |= records_in({row[-1] for f in missing for row in self.scan.index[f]}, missing)
 
     def entry(self, ref: Ref) -> Entry:
         return next(e for e in self.entries(ref.forum_id) if e.rung is ref.rung)
 
 
 def _render(
-    docs: Iterable[Document],
-    folder: Path,
-    records: Records,
-    regenerate: bool,
-    progress: Progress,
-    helper: Helper | None = None,
+    docs: Iterable[Document], folder: Path, papers: Papers, regenerate: bool, progress: Progress
 ) -> Iterator[tuple[str, bytes]]:
     """Render the documents whose file is missing or stores another fingerprint (all of them
-    when regenerating); the store then writes only those whose bytes differ. With a
-    ``helper``, every other document rendered whole is rendered there meanwhile."""
-    from digest2feed.render import splice
+    when regenerating); the store then writes only those whose bytes differ."""
     from digest2feed.render.stamp import fingerprint, stored
 
-    todo = [(doc, fingerprint(doc)) for doc in docs]
-    todo = [(doc, fp) for doc, fp in todo if regenerate or stored(folder / doc.path) != fp]
-    # Entries an old subscription file already holds keep their bytes (render/splice.py).
-    kept = {} if regenerate else {d.path: splice.stored(folder / d.path, d) for d, _ in todo if splice.spliceable(d)}
-    records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})
-    shared: dict[tuple[str, str], bytes] = {}  # entries rendered for one spliced file, for the others
-    lent = deque([i for i, (doc, _) in enumerate(todo) if not kept.get(doc.path)][1::2] if helper else [])
-
-    def whole(doc: Document, fp: str) -> tuple[Document, list[Entry], str]:
-        records.need({r.forum_id for r in doc.refs})
-        return doc, [records.entry(r) for r in doc.refs], fp
-
-    def lend() -> None:  # one job at a time with the helper, the next as soon as it is free
-        if helper and lent and not helper.busy and not helper.send(whole(*todo[lent[0]])):
-            lent.clear()  # the helper is gone: everything is rendered here
-
+    planned = [(doc, fingerprint(doc)) for doc in docs]
+    todo = [(doc, fp) for doc, fp in planned if regenerate or stored(folder / doc.path) != fp]
+    papers.need({r.forum_id for doc, _ in todo for r in doc.refs})
     for i, (doc, fp) in enumerate(todo):
-        lend()
-        data = None
-        if helper and lent and lent[0] == i:
-            lent.popleft()
-            data = helper.result()
-            if data is None:
-                lent.clear()
-            lend()
-        if data is None and kept.get(doc.path):
-            data = _spliced(doc, fp, folder, records, kept[doc.path], shared)
-        if data is None:
-            data = render(*whole(doc, fp))
+        data = render(doc, [papers.entry(r) for r in doc.refs], fp)
         if doc.state and len(data) > layout.MAX_STATE_BYTES:  # what this run writes, the next must read
             why = f"would be {len(data):,} bytes, more than the {layout.MAX_STATE_BYTES:,} a run reads back"
             raise Failed([Problem(str(folder / doc.path), f"{why}; no file was changed")])
         yield doc.path, data
         progress("files rendered", i + 1, len(todo))
-
-
-def _spliced(
-    doc: Document, fp: str, folder: Path, records: Records, reuse: set[str], shared: dict[tuple[str, str], bytes]
-) -> bytes | None:
-    """``doc`` rendered from the entries its old file holds, those ``shared`` holds in its style,
-    and the others rendered now; None when that file does not hold what it lists (the caller
-    then renders it whole)."""
-    from digest2feed.render import splice
-
-    key = splice.style(doc)
-    fresh = [r for r in doc.refs if r.digest not in reuse and (key, r.digest) not in shared]
-    data = render(doc, [records.entry(r) for r in fresh], fp)
-    try:
-        return splice.assemble(doc, (folder / doc.path).read_bytes(), data, [r.digest for r in fresh], shared)
-    except (ValueError, OSError):
-        return None
 
 
 def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
@@ -377,10 +293,10 @@ def overview(settings: Settings, newest: int = 3) -> list[FeedSummary]:
     from digest2feed.state import StateError
 
     try:
-        _, _, refs, records = _merge(settings.output, {}, False, compiled(settings.feeds))
+        _, _, refs, papers = _merge(settings.output, {}, False, compiled(settings.feeds))
         docs = plan(refs, settings)
         atoms = [d for d in docs.values() if d.format == "atom" and not d.archive]
-        records.need({r.forum_id for d in atoms for r in d.refs[:newest]})
+        papers.need({r.forum_id for d in atoms for r in d.refs[:newest]})
         files: dict[str, list[str]] = {}  # by folder: one pass, however many feeds of your own
         for d in docs.values():
             if d.format in FILE_NAMES and not d.archive:
@@ -388,7 +304,7 @@ def overview(settings: Settings, newest: int = 3) -> list[FeedSummary]:
         out = []
         for doc in atoms:
             folder = doc.path.rpartition("/")[0]
-            shown = tuple(records.entry(r) for r in doc.refs[:newest])
+            shown = tuple(papers.entry(r) for r in doc.refs[:newest])
             out.append(FeedSummary(folder, doc.title, tuple(files[folder]), len(doc.refs), shown))
     except StateError as e:
         raise Failed([e.problem]) from None

@@ -27,7 +27,7 @@ from digest2feed.layout import ARCHIVE_DIR
 from digest2feed.merge import join
 from digest2feed.model import Problem, Record, Rung, Sighting
 from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PLAIN_TITLE, PROVENANCE
-from digest2feed.render.stamp import DIGESTS, HINT, MEMBERSHIPS
+from digest2feed.render.stamp import DIGESTS, MEMBERSHIPS
 from digest2feed.store import BACKUP_SUFFIX, LINKED, backups, pending
 
 PROLOG = 4096
@@ -102,8 +102,6 @@ def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
         if path.parent.name == ARCHIVE_DIR and not path.name.endswith(BACKUP_SUFFIX):
             out.archives.append(path.relative_to(folder).as_posix())
         root = _parse(path)
-        if wanted is not None and path.name == "atom.xml":
-            wanted = wanted | set(_comment(root, HINT))  # papers the next files will likely show
         entries = root.findall(f"{A}entry")
         columns = _columns(root, entries)
         if not columns:
@@ -111,6 +109,8 @@ def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
         ids, published, updated = columns
         if len(set(ids)) != len(ids):
             _refuse_twice(path, ids, entries)
+        if wanted is not None and path.name == "atom.xml":  # the window: any change renders it again
+            wanted = wanted | {ident[len(FORUM_PREFIX) :].partition("#")[0] for ident in ids}
         digests = _comment(root, DIGESTS)
         if len(digests) != len(entries):
             out.digests, digests = False, [None] * len(entries)
@@ -130,7 +130,7 @@ def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
     return out
 
 
-def read_records(paths: set[Path], wanted: set[str]) -> dict[str, Record]:
+def records_in(paths: set[Path], wanted: set[str]) -> dict[str, Record]:
     """Full records of ``wanted`` papers from the files that hold them."""
     records: dict[str, Record] = {}
     for path in sorted(paths):
@@ -208,21 +208,10 @@ def _tree(path: Path, f: BinaryIO) -> etree._ElementTree:
 
 
 def _columns(root: etree._Element, entries: list[etree._Element]) -> list[list]:
-    """Ids, published and updated dates of every entry, each column checked in one regex pass.
-
-    In our own files id, title, updated and published come first (render/feeds.py), so
-    they are read by position; any other layout is read by XPath.
-    """
-    tags = [f"{A}id", f"{A}title", f"{A}updated", f"{A}published"]
-    if entries and len(entries[0]) > 3 and [child.tag for child in entries[0][:4]] == tags:
-        try:
-            columns = [[e[0].text for e in entries], [e[3].text for e in entries], [e[2].text for e in entries]]
-        except IndexError:
-            columns = []
-        if columns and _valid(columns):
-            return columns
+    """Ids, published and updated dates of every entry, by element name, each column checked in
+    one regular-expression pass; empty when an entry lacks one or holds what we never write."""
     columns = [column(root) for column in COLUMNS]
-    return columns if len(columns[0]) == len(entries) and _valid(columns) else []
+    return columns if all(len(c) == len(entries) for c in columns) and _valid(columns) else []
 
 
 def _valid(columns: list[list]) -> bool:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from digest2feed.layout import Document
 from digest2feed.model import Entry
-from digest2feed.render import content, splice
+from digest2feed.render import content
 from digest2feed.render.feeds import JOURNAL
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -57,10 +57,10 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
         "items": [],
         # The fingerprint last: the store reads it from the file's tail.
-        "_digest2feed": {"blocks": splice.keys(doc), "fingerprint": stamp},
+        "_digest2feed": {"fingerprint": stamp},
     }
-    # Compact: indentation would switch json to its pure-Python encoder, ten times slower. One
-    # item a line (compact JSON holds no raw line break), so splice.py can reuse items as text.
+    # Compact: indentation would switch json to its pure-Python encoder, ten times slower; one
+    # item a line (compact JSON holds no raw line break), so a diff of two versions reads well.
     head, tail = json.dumps(feed, ensure_ascii=False, separators=SEPARATORS).split('"items": []', 1)
     items = ",\n".join(
         json.dumps(_item(e, doc.status_titles, doc.math), ensure_ascii=False, separators=SEPARATORS) for e in entries

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from importlib import metadata
 from pathlib import Path
 
 from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
-from digest2feed.render import splice
 
 RENDERING = "5"  # bump whenever the renderers change their output for the same document
+# Their output also depends on these libraries: after an upgrade every file is rendered once
+# more, and those whose bytes did change are rewritten, so old and new never mix in one folder.
+LIBRARIES = tuple(f"{name} {metadata.version(name)}" for name in ("feedgen", "lxml", "math-core"))
 TAIL = 256
 STAMP_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": ")([0-9a-f]{64})')
 DIGESTS = "digest2feed-entries"
-HINT = "digest2feed-shown"
 MEMBERSHIPS = "digest2feed-feeds"  # the filters' fingerprint, then each entry's feed bits in hex
 
 
@@ -46,9 +48,19 @@ def ref_of(e: Entry, feeds: int = 0) -> Ref:
 
 
 def fingerprint(doc: Document) -> str:
-    meta = (RENDERING, doc.path, doc.format, doc.title, doc.subtitle, doc.feed_id, doc.self_url, doc.alternate_url)
+    meta = (
+        RENDERING,
+        LIBRARIES,
+        doc.path,
+        doc.format,
+        doc.title,
+        doc.subtitle,
+        doc.feed_id,
+        doc.self_url,
+        doc.alternate_url,
+    )
     styles = (doc.status_titles, doc.math)
-    head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, doc.hint, *styles))
+    head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, *styles))
     lines = [head, *(r.digest for r in doc.refs)]
     if doc.memberships:
         lines += [doc.memberships, *(format(r.feeds, "x") for r in doc.refs)]
@@ -58,13 +70,10 @@ def fingerprint(doc: Document) -> str:
 def xml_stamp(doc: Document, print_: str) -> bytes:
     """Comments after the root element: ignored by every XML and HTML reader."""
     digests = f"<!-- {DIGESTS} {' '.join(r.digest for r in doc.refs)} -->\n" if doc.state else ""
-    hint = f"<!-- {HINT} {' '.join(doc.hint)} -->\n" if doc.hint else ""
     bits = ""
-    if splice.spliceable(doc):
-        bits = f"<!-- {splice.BLOCKS} {' '.join(splice.keys(doc))} -->\n"
     if doc.memberships:
         bits = f"<!-- {MEMBERSHIPS} {' '.join([doc.memberships, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
-    return f"{digests}{bits}{hint}<!-- digest2feed {print_} -->\n".encode()
+    return f"{digests}{bits}<!-- digest2feed {print_} -->\n".encode()
 
 
 def stored(path: Path) -> str | None:
