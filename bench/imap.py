@@ -30,6 +30,7 @@ import sys
 import time
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -39,7 +40,6 @@ from generate import History  # noqa: E402
 from run import D2F, median, timed  # noqa: E402
 
 import dovecot  # noqa: E402  (tests/dovecot.py: the same server the tests start)
-from digest2feed.imap import url_for  # noqa: E402
 from mailgen import message  # noqa: E402
 
 WORK = HERE / "work" / "imap"
@@ -104,7 +104,7 @@ def _measure(server: dovecot.Dovecot, mails: list[bytes], newest: bytes, runs: i
     os.environ["DIGEST2FEED_IMAP_PASSWORD"] = dovecot.PASSWORD
     cfg = WORK / "digest2feed.toml"
     cfg.write_text(f'[imap]\nca_file = "{server.ca}"\n')
-    url = url_for("imaps", dovecot.USER, "127.0.0.1", server.imaps_port, FOLDER)
+    url = f"imaps://{quote(dovecot.USER, safe='')}@127.0.0.1:{server.imaps_port}/{quote(FOLDER, safe='/')}"
     out = WORK / "out"
     imap = [*D2F, "update", url, "-o", str(out), "-c", str(cfg)]
     dovecot.append(server, FOLDER, mails)

@@ -12,6 +12,9 @@ from typing import NoReturn
 import pytest
 
 from digest2feed.cli import main
+from digest2feed.merge import combine, records
+from digest2feed.model import Digest, Record
+from digest2feed.state import scan
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "weekly-2023-04-30.txt"
@@ -40,6 +43,19 @@ def run_cli(*args: str | Path, stdin: bytes = b"") -> Result:
     finally:
         sys.stdin = old_stdin
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def read_state(folder: Path) -> dict[str, Record]:
+    """Every paper the state files hold, read back as the next run reads them."""
+    return scan(folder, None).records
+
+
+def merge(state: dict[str, Record], digests: list[Digest]) -> dict[str, Record]:
+    """The digests folded into ``state``, as one run folds what it reads."""
+    merged = dict(state)
+    for digest in digests:
+        combine(merged, records(digest))
+    return merged
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from conftest import mtimes, run_cli, snapshot
-from digest2feed.state import read_state
+from conftest import mtimes, read_state, run_cli, snapshot
 from digestgen import history, history_digests
 from model_merge import model_state
 

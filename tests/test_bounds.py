@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLE, run_cli, snapshot
-from digest2feed import layout
+from digest2feed import schema
 from digest2feed.digest import MAX_ABSTRACT, MAX_AUTHORS, MAX_ENTRIES, MAX_NAME, MAX_TITLE, parse_digest
-from digest2feed.sources import MAX_TEXT
+from digest2feed.sources.items import MAX_TEXT
 from digestgen import Item, digest_text
 from mailgen import message
 
@@ -162,7 +162,7 @@ def test_a_state_file_is_never_written_larger_than_a_run_reads_back(tmp_path, mo
     probe = tmp_path / "probe"
     assert run_cli("update", SAMPLE, "-o", probe).code == 0
     size = (probe / "atom.xml").stat().st_size
-    monkeypatch.setattr(layout, "MAX_STATE_BYTES", size - 1)
+    monkeypatch.setattr(schema, "MAX_STATE_BYTES", size - 1)
     r = run_cli("update", SAMPLE, "-o", tmp_path / "over")
     assert r.code == 1
     assert r.err == (
@@ -170,7 +170,7 @@ def test_a_state_file_is_never_written_larger_than_a_run_reads_back(tmp_path, mo
         " a run reads back; no file was changed\n"
     )
     assert not (tmp_path / "over").exists()
-    monkeypatch.setattr(layout, "MAX_STATE_BYTES", size)
+    monkeypatch.setattr(schema, "MAX_STATE_BYTES", size)
     assert run_cli("update", SAMPLE, "-o", tmp_path / "at").code == 0
     assert (tmp_path / "at" / "atom.xml").stat().st_size == size
     again = run_cli("update", SAMPLE, "-o", tmp_path / "at", "-v")
@@ -201,7 +201,7 @@ def test_a_digest_text_over_its_limit_is_refused_unparsed_and_warned_about_insid
 
 
 def test_feeds_of_your_own_past_their_limit_are_one_settings_error(tmp_path, out):
-    from digest2feed.filters import MAX_FEEDS
+    from digest2feed.settings import MAX_FEEDS
 
     table = '[[feeds]]\nname = "f{}"\nmatch = ["word {}"]\n\n'
     (tmp_path / "ok.toml").write_text("".join(table.format(i, i) for i in range(MAX_FEEDS)))

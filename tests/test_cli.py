@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -202,3 +203,26 @@ def test_progress_line_only_on_a_terminal(tmp_path):
     cmd[-1] = str(tmp_path / "b")
     piped = subprocess.run(cmd, capture_output=True, env=env, timeout=60)
     assert (piped.returncode, piped.stdout, piped.stderr) == (0, b"", b"")
+
+
+def test_a_bad_progress_delay_in_the_environment_breaks_no_command():
+    """Issue 20: DIGEST2FEED_PROGRESS_AFTER=abc made every command end in a traceback."""
+    env = {**os.environ, "DIGEST2FEED_PROGRESS_AFTER": "abc"}
+    r = subprocess.run([str(console_script()), "--help"], capture_output=True, text=True, env=env, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "") and r.stdout.startswith("usage: digest2feed")
+
+
+def test_parse_of_an_imap_folder_reads_only_the_imap_table_of_the_settings(tmp_path, monkeypatch):
+    """Issue 20: an unrelated bad setting refused `parse imaps://…`; only [imap] concerns it."""
+    cfg = tmp_path / "digest2feed.toml"
+    cfg.write_text('max_entries = "many"\n[imap]\ntimeout = 5\n')
+    monkeypatch.setenv("DIGEST2FEED_IMAP_PASSWORD", "not-used")
+    r = run_cli("parse", "imaps://reader@127.0.0.1:1/INBOX", "-c", cfg)
+    assert r.code == 1 and "max_entries" not in r.err
+    assert r.err.startswith("digest2feed: imaps://reader@127.0.0.1:1/INBOX: "), r.err
+    cfg.write_text("[imap]\ntimeout = -1\n")
+    r = run_cli("parse", "imaps://reader@127.0.0.1:1/INBOX", "-c", cfg)
+    assert (r.code, r.err) == (
+        1,
+        f"digest2feed: {cfg}: imap.timeout must be a number of seconds from 0 to 3600 (got -1)\n",
+    )

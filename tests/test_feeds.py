@@ -8,7 +8,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import FIXTURES, SAMPLE, run_cli
+from conftest import FIXTURES, SAMPLE, mtimes, run_cli, snapshot
 
 BASE = "https://feeds.example.org/tmlr/"
 
@@ -159,3 +159,30 @@ def test_entry_digests_are_the_ones_earlier_versions_stored():
     expected = ["63ed77a0ccd1a26e858f9c8e", "48170e1304fcea6c066d1da7", "4b8fe6cb085f8ed1f898ea6d"]
     assert [entry_digest(e) for e in entries] == expected
     assert [ref_of(e).digest for e in entries] == expected
+
+
+def test_an_upgrade_of_a_rendering_library_renders_every_file_once_more(tmp_path, monkeypatch):
+    """Issue 20: upgrading feedgen, lxml or math-core changed no fingerprint, so files rendered by
+    the old and the new library mixed in one folder. Simulated: another feedgen version, whose
+    RSS differs. The next run renders and rewrites every file (each carries the new fingerprint),
+    the RSS files with the new library's output; the run after that rewrites nothing."""
+    from digest2feed import pipeline
+    from digest2feed.render import stamp
+
+    out = tmp_path / "out"
+    assert run_cli("update", SAMPLE, "-o", out).code == 0
+    before = snapshot(out)
+    real = pipeline.RENDERERS["rss"]
+    monkeypatch.setitem(pipeline.RENDERERS, "rss", lambda d, e, s: real(d, e, s).replace(b"<rss", b"<rss ", 1))
+    r = run_cli("update", SAMPLE, "-o", out, "-v")
+    assert r.code == 0 and "files written: 0" in r.out  # the same library: nothing rendered again
+    assert snapshot(out) == before
+    monkeypatch.setattr(stamp, "LIBRARIES", ("feedgen 99.0", *stamp.LIBRARIES[1:]))
+    r = run_cli("update", SAMPLE, "-o", out, "-v")
+    assert r.code == 0 and f"files written: {len(before)}" in r.out
+    after, times = snapshot(out), mtimes(out)
+    assert sorted(rel for rel in after if b"<rss  " in after[rel]) == [
+        "accepted/rss.xml", "certified/rss.xml", "rss.xml", "submissions/rss.xml"
+    ]  # fmt: skip
+    r = run_cli("update", SAMPLE, "-o", out, "-v")
+    assert "files written: 0" in r.out and snapshot(out) == after and mtimes(out) == times

@@ -18,12 +18,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, SAMPLE, mtimes, run_cli, snapshot
+from conftest import FIXTURES, SAMPLE, mtimes, read_state, run_cli, snapshot
 from digest2feed.digest import ILLEGAL_RE, NotADigest, clean_text, parse_digest
-from digest2feed.mail import read_message
 from digest2feed.pipeline import update
 from digest2feed.settings import Settings
-from digest2feed.state import StateError, read_state, scan, state_files
+from digest2feed.sources.mail import read_message
+from digest2feed.state import StateError, scan, state_files
 from model_merge import model_state
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))

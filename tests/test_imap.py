@@ -19,6 +19,7 @@ import time
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -26,8 +27,8 @@ from hypothesis import strategies as st
 
 import dovecot
 from conftest import FIXTURES, SAMPLE, mtimes, need_tool, run_cli, snapshot
-from digest2feed import imap as imap_module
-from digest2feed.imap import UrlError, parse_url, url_for
+from digest2feed.imapurl import UrlError, parse_url
+from digest2feed.sources import imap as imap_module
 from digestgen import Item, digest_text
 from dovecot import PASSWORD, TOKEN, USER
 from mailgen import digest_part, message, other_mail
@@ -86,6 +87,11 @@ def config(tmp_path: Path, s: dovecot.Dovecot | None, **imap: object) -> Path:
     path = tmp_path / "digest2feed.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def url_for(scheme: str, user: str, host: str, port: int, folder: str) -> str:
+    """The URL of a folder, percent-encoded as RFC 5092 asks (the inverse of ``parse_url``)."""
+    return f"{scheme}://{quote(user, safe='')}@{host}:{port}/{quote(folder, safe='/')}"
 
 
 def update(*args: object, cfg: Path):
@@ -757,7 +763,7 @@ def test_a_netrc_line_for_another_login_is_not_used(tmp_path):
 
 
 def test_a_secret_shows_itself_nowhere_but_reveal():
-    from digest2feed.credentials import Secret
+    from digest2feed.sources.credentials import Secret
 
     s = Secret(PASSWORD)
     for shown in (repr(s), str(s), f"{s}", f"{s!r}", repr([s]), repr({"pw": s})):
@@ -772,7 +778,7 @@ def test_an_error_line_never_carries_the_secret_nor_its_xoauth2_blob(secret, pad
     import base64
     import re
 
-    from digest2feed.credentials import Secret
+    from digest2feed.sources.credentials import Secret
 
     blob = base64.b64encode(("x" * pad + f"user={USER}\x01auth=Bearer {secret}\x01\x01").encode()).decode()
     line = f"the server refused a command (AUTHENTICATE XOAUTH2 {blob}) for {secret}"

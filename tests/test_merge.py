@@ -13,11 +13,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import mtimes, run_cli, snapshot
+from conftest import merge, mtimes, read_state, run_cli, snapshot
 from digest2feed.digest import parse_digest
-from digest2feed.merge import merge
 from digest2feed.model import FORUM_URL, Rung
-from digest2feed.state import read_state
 from digestgen import Generated, Item, digest_text
 from model_merge import model_state, tied_candidates
 

@@ -18,11 +18,9 @@ from hypothesis import strategies as st
 from lxml import etree
 from pybtex.database import parse_string
 
-from conftest import FIXTURES, SAMPLE, mtimes, need_tool, run_cli, snapshot
+from conftest import FIXTURES, SAMPLE, merge, mtimes, need_tool, read_state, run_cli, snapshot
 from digest2feed.digest import parse_digest
 from digest2feed.merge import entries as entries_of
-from digest2feed.merge import merge
-from digest2feed.state import read_state
 from digestgen import CERTS, NAMES, WORDS, history
 
 BASE = "https://feeds.example.org/tmlr/"

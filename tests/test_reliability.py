@@ -318,3 +318,30 @@ def test_a_write_that_fails_while_making_nested_folders_removes_the_ones_made(tm
     with pytest.raises(OSError):
         store.commit(folder, iter([("a/b/feed.xml", b"<feed/>\n")]), [], last="feed.xml")
     assert list(folder.iterdir()) == []
+
+
+def test_a_rename_that_fails_midway_says_files_were_replaced_and_the_next_run_completes(tmp_path, monkeypatch):
+    """Issue 20: an OSError after the first rename was reported as "no file was changed"."""
+    inputs = write_history(tmp_path / "in", 4, 29)
+    out, once = tmp_path / "out", tmp_path / "once"
+    assert run_cli("update", *inputs[:2], "-o", out).code == 0
+    real, calls = os.replace, [0]
+
+    def replace(src, dst, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 2:
+            raise OSError(5, "Input/output error", str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(store.os, "replace", replace)
+    r = run_cli("update", *inputs[2:], "-o", out)
+    monkeypatch.undo()
+    assert r.code == 1
+    (line,) = r.err.splitlines()
+    assert line.startswith(f"digest2feed: {out}/") and line.endswith(
+        ": cannot write: Input/output error; some files were replaced, and the next run completes the update"
+    )
+    assert "no file was changed" not in r.err and (out / ".digest2feed.pending").exists()
+    assert run_cli("update", *inputs[2:], "-o", out).code == 0
+    assert run_cli("update", *inputs, "-o", once).code == 0
+    assert snapshot(out) == snapshot(once)

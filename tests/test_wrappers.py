@@ -12,7 +12,7 @@ import mailbox
 from datetime import UTC, date, datetime, timedelta
 
 from conftest import SAMPLE, run_cli, snapshot
-from digest2feed.wrappers import ABRIDGED_HINT
+from digest2feed.sources.wrappers import ABRIDGED_HINT
 from digestgen import Item, digest_text
 from groupsgen import Post, wrapper
 from mailgen import digest_part, message

@@ -119,23 +119,17 @@ def _err(line: object) -> None:
 
 
 def _parse(args: argparse.Namespace) -> int:
-    from digest2feed.pipeline import load
+    from digest2feed.imapurl import is_imap
+    from digest2feed.pipeline import parse
+    from digest2feed.settings import SettingsError, load_imap
 
-    imap = None
-    from digest2feed.sources import is_imap
-
-    if any(map(is_imap, args.inputs)):
-        from digest2feed.imap import Run
-        from digest2feed.settings import SettingsError
-        from digest2feed.settings import load as load_settings
-
-        try:
-            imap = Run(load_settings({}, args.config).imap)  # no checkpoint: parse shows every digest
-        except SettingsError as e:
-            for line in e.lines:
-                _err(line)
-            return 1
-    loaded = load(args.inputs, sys.stdin.buffer, imap=imap)
+    try:
+        options = load_imap(args.config) if any(map(is_imap, args.inputs)) else None
+    except SettingsError as e:
+        for line in e.lines:
+            _err(line)
+        return 1
+    loaded = parse(args.inputs, sys.stdin.buffer, options)
     for w in loaded.warnings:
         _err(f"warning: {w}")
     for e in loaded.errors:
@@ -175,15 +169,14 @@ class _Bar:
     """One self-erasing status line on stderr, and only for a person watching a long run:
     never when stderr is not a terminal (cron mails whatever a job prints)."""
 
-    AFTER = float(os.environ.get("DIGEST2FEED_PROGRESS_AFTER", "1.0"))  # seconds before it appears
-
     def __init__(self) -> None:
         self.start, self.last = time.monotonic(), float("-inf")
         self.shown = False
+        self.after = _seconds(os.environ.get("DIGEST2FEED_PROGRESS_AFTER", ""), 1.0)  # before it appears
 
     def __call__(self, what: str, done: int, total: int | None) -> None:
         now = time.monotonic()
-        if now - self.start < self.AFTER or (now - self.last < 0.1 and done != total):
+        if now - self.start < self.after or (now - self.last < 0.1 and done != total):
             return
         self.last, self.shown = now, True
         count = f"{done}/{total}" if total else str(done)
@@ -194,6 +187,14 @@ class _Bar:
         if self.shown:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+def _seconds(text: str, default: float) -> float:
+    """A number of seconds from the environment; anything else (a typo) is the default."""
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        return default
 
 
 @contextlib.contextmanager

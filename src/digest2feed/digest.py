@@ -214,7 +214,7 @@ def _labelled(lines: list[str], chunk: list[int], rung: Rung, position: int) -> 
         return "entry has no title; skipped"
     authors = _authors(" ".join(fields.get("Authors", [])))
     abstract = _abstract(fields.get("Abstract", []))
-    return Announcement(url.group(1), rung, title, authors, abstract, (), position, chunk[0] + 1)
+    return Announcement(url.group(1), rung, title, authors, abstract, (), position)
 
 
 def _certification(lines: list[str], chunk: list[int], position: int) -> Announcement | str:
@@ -237,7 +237,7 @@ def _certification(lines: list[str], chunk: list[int], position: int) -> Announc
             authors = _authors(" ".join(para))
     if not url:
         return f"entry {title[:60]!r} is cut off (no URL); skipped"
-    return Announcement(url.group(1), Rung.CERTIFIED, title, authors, None, certs, position, chunk[0] + 1)
+    return Announcement(url.group(1), Rung.CERTIFIED, title, authors, None, certs, position)
 
 
 def _split_certifications(line: str) -> tuple[tuple[str, ...], str] | None:

@@ -1,4 +1,5 @@
-"""Feeds of your own: the ``[[feeds]]`` tables, checked once, and the predicate they stand for.
+"""Feeds of your own: the ``[[feeds]]`` tables as data, and the predicate they stand for
+(settings.py checks the tables).
 
 Semantics: within one key any value matches, across keys all must match, an absent
 key does not filter. Phrases match whole words, case-insensitively, with accents and
@@ -19,22 +20,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from digest2feed.model import Entry, Rung
 
-RESERVED = ("accepted", "submissions", "certified", "archive")  # built-in views and the archive folder
-NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-PHRASE_KEYS = ("match", "exclude", "authors", "certifications")
-KEYS = ("name", "title", *PHRASE_KEYS, "status")
 STATUSES = {r.slug: r for r in Rung}
 WORD = re.compile(r"\w")
-MAX_FEEDS = 1_000  # each is three files (and its papers) in every run
 BITS = "2"  # what a stored bit means; a new value makes the next run evaluate every entry again
-
-
-class FilterError(ValueError):
-    """A bad ``[[feeds]]`` table; the message is the line the user sees (file and key)."""
 
 
 @dataclass(frozen=True)
@@ -67,56 +58,6 @@ class Feed:
 
 def _either(values: tuple[str, ...], quote: bool = True) -> str:
     return " or ".join(f"“{v}”" if quote else v for v in values)
-
-
-def check(value: Any, origin: str) -> tuple[Feed, ...]:
-    """The ``feeds`` setting → Feeds, or FilterError naming ``origin`` and the key."""
-    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
-        raise FilterError(f"{origin}: feeds must be an array of tables ([[feeds]]) (got {value!r})")
-    if len(value) > MAX_FEEDS:
-        raise FilterError(f"{origin}: feeds holds {len(value):,} tables, more than the {MAX_FEEDS:,} a run writes")
-    feeds: list[Feed] = []
-    names: set[str] = set()
-    for i, table in enumerate(value, 1):
-        feeds.append(_table(table, origin, i))
-        if feeds[-1].name in names:
-            raise FilterError(f"{origin}: feeds[{i}].name {feeds[-1].name!r} is used by another feed")
-        names.add(feeds[-1].name)
-    return tuple(feeds)
-
-
-def _table(table: dict, origin: str, i: int) -> Feed:
-    from digest2feed.settings import unknown  # the same did-you-mean line as every other setting
-
-    where = f"{origin}: feeds[{i}]"
-    if wrong := unknown(table, KEYS, prefix=f"feeds[{i}]."):
-        raise FilterError(f"{origin}: {wrong[0]}")
-    name = table.get("name")
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise FilterError(
-            f"{where}.name must be a folder name of lower-case letters, digits, '-' and '_' (got {name!r})"
-        )
-    if name in RESERVED:
-        raise FilterError(f"{where}.name {name!r} is taken by a built-in folder ({', '.join(RESERVED)})")
-    where = f"{where}.{{}} ({name})"
-    title = table.get("title")
-    if title is not None and (not isinstance(title, str) or not title.strip()):
-        raise FilterError(f"{where.format('title')} must be a non-empty string (got {title!r})")
-    values: dict[str, tuple[str, ...]] = {}
-    for key in (*PHRASE_KEYS, "status"):
-        if key not in table:
-            continue
-        got = table[key]
-        if (
-            not isinstance(got, list)
-            or not got
-            or not all(isinstance(v, str) and v.strip() and fold(v).strip() for v in got)
-        ):
-            raise FilterError(f"{where.format(key)} must be a non-empty list of non-empty strings (got {got!r})")
-        if key == "status" and not set(got) <= STATUSES.keys():
-            raise FilterError(f"{where.format(key)} must be drawn from {', '.join(STATUSES)} (got {got!r})")
-        values[key] = tuple(dict.fromkeys(" ".join(v.split()) for v in got))
-    return Feed(name=name, title=title.strip() if title else None, **values)
 
 
 def fold(text: str) -> str:

@@ -21,17 +21,11 @@ from typing import NamedTuple
 
 from digest2feed.filters import fingerprint
 from digest2feed.model import Rung
+from digest2feed.schema import ARCHIVE_DIR, FILE_NAMES, JOURNAL_URL, MAIN, OPML, PAGE
 from digest2feed.settings import Settings
 
-JOURNAL_URL = "https://jmlr.org/tmlr/"
 TMLR_START = "2022-01-01T00:00:00+00:00"  # a plausible "updated" for a feed with no papers yet
-ARCHIVE_DIR = "archive"
-# The largest state file (atom.xml, an archive month) a run reads; a run never writes a larger one.
-MAX_STATE_BYTES = 256 * 1024 * 1024
 INDEX_ENTRIES = 100
-FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
-OPML = "feeds.opml"
-OWN_NAMES = (*FILE_NAMES.values(), "index.html", OPML)  # every name a run writes outside the archive
 
 
 # view → (label on the page, words for titles, which entries). A submission stays in its
@@ -150,12 +144,12 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             feeds.append((label, title, path, fmt))
 
     for i, path in enumerate(chain):
-        links = [("current", href(path, "atom.xml"))]
+        links = [("current", href(path, MAIN))]
         if i > 0:
             links.append(("prev-archive", href(path, chain[i - 1])))
         # The newest archive's next document is the subscription feed itself: a lone archive
         # then still has a chain link, which the W3C validator asks of every archive.
-        links.append(("next-archive", href(path, chain[i + 1] if i + 1 < len(chain) else "atom.xml")))
+        links.append(("next-archive", href(path, chain[i + 1] if i + 1 < len(chain) else MAIN)))
         month = path[len(ARCHIVE_DIR) + 1 : -len(".xml")]
         add(
             path,
@@ -172,13 +166,13 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
     add(OPML, "opml", settings.title, settings.subtitle, [], feeds=listed)
     if settings.html:
         add(
-            "index.html",
+            PAGE,
             "html",
             settings.title,
             settings.subtitle,
             window[:INDEX_ENTRIES],
             feeds=listed,
-            links=(("outline", href("index.html", OPML)),),
+            links=(("outline", href(PAGE, OPML)),),
         )
     return docs
 

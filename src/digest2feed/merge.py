@@ -56,13 +56,6 @@ def _sighting_key(s: Sighting) -> tuple:
     return (s.at, s.title, s.authors, s.abstract or "")
 
 
-def merge(state: State, digests: Iterable[Digest]) -> dict[str, Record]:
-    merged = dict(state)
-    for digest in digests:
-        combine(merged, records(digest))
-    return merged
-
-
 def combine(into: dict[str, Record], more: State) -> dict[str, Record]:
     """Join ``more`` into ``into`` in place. Joins commute, so digests can be folded as
     they are read, before the state is: a backfill never holds all its digests at once."""

@@ -37,7 +37,6 @@ class Announcement:
     abstract: str | None
     certifications: tuple[str, ...]
     position: int  # index among the digest's entries, top first
-    line: int  # where the entry starts in its input, for messages
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,24 +5,36 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
-from digest2feed import layout
+from digest2feed import schema
 from digest2feed.digest import NotADigest, TooLarge, parse_digest, title_date
 from digest2feed.filters import Filters, compiled
-from digest2feed.layout import ARCHIVE_DIR, FILE_NAMES, OWN_NAMES, Document, Ref, plan
+from digest2feed.imapurl import is_imap
+from digest2feed.layout import Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
 from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
-from digest2feed.settings import Settings
-from digest2feed.sources import Note, Text, is_imap, read_inputs
-from digest2feed.store import LINKED
-
-if TYPE_CHECKING:
-    from digest2feed.imap import Run
-    from digest2feed.state import Scan
-
+from digest2feed.render import feeds, jsonfeed, opml, page
+from digest2feed.render.stamp import fingerprint, ref_of
+from digest2feed.schema import ARCHIVE_DIR, FILE_NAMES, MAIN, OWN_NAMES
+from digest2feed.settings import ImapOptions, Settings
+from digest2feed.sources import Note, Run, Text, checkpoint, read_inputs
+from digest2feed.state import Scan, StateError, records_in, scan, state_files
+from digest2feed.store import (
+    LINKED,
+    Interrupted,
+    Linked,
+    commit,
+    fingerprint_of,
+    foreign,
+    locked,
+    pending,
+    refused,
+    share_folders,
+    unplanned,
+)
 
 # Told how far a long run has come: (what, done, total or None). The CLI shows it.
 Progress = Callable[[str, int, int | None], None]
@@ -50,6 +62,12 @@ class Loaded:
     skipped: list[Problem] = field(default_factory=list)
     duplicates: int = 0
     info: list[Problem] = field(default_factory=list)  # per IMAP folder: looked at, fetched, skipped
+
+
+def parse(names: list[str], stdin: BinaryIO, imap: ImapOptions | None = None) -> Loaded:
+    """What the inputs hold, digests kept: the `parse` command. IMAP folders are read whole
+    (no checkpoint: every digest is shown)."""
+    return load(names, stdin, imap=Run(imap) if imap else None)
 
 
 def load(
@@ -91,7 +109,7 @@ def _take(item: Text | Note, out: Loaded, seen: set[str], keep: bool, progress: 
             return
         seen.add(item.message_id)
     try:
-        digest = parse(item)
+        digest = parse_digest(item.text, item.source, item.subject, item.sent)
     except NotADigest as e:
         if item.hint and title_date(item.subject or ""):  # a digest, cut before its first section
             out.warnings.append(Problem(e.problem.source, f"{e.problem.message}; {item.hint}"))
@@ -114,10 +132,6 @@ def _hinted(warning: Problem, hint: str | None) -> Problem:
     return warning
 
 
-def parse(text: Text) -> Digest:
-    return parse_digest(text.text, text.source, text.subject, text.sent)
-
-
 @dataclass(frozen=True)
 class Report:
     loaded: Loaded
@@ -128,43 +142,49 @@ class Report:
 
 def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress = _quiet) -> Report:
     """One run: read the inputs, merge them into the state, write every file that changed."""
-    from digest2feed import checkpoint
-    from digest2feed.state import StateError
-    from digest2feed.store import Linked, commit, foreign, linked, locked, pending, share_folders, unplanned
-
     folder = settings.output
     imap = _imap_run(settings, names)
     loaded = load(names, stdin, keep=False, progress=progress, imap=imap)
     if loaded.errors:
         raise Failed(loaded.errors)
-    touched = set(loaded.records)
     try:
         with locked(folder):
-            try:
-                marks = checkpoint.read(folder)  # under the lock: valid for the state merged into below
-                # A run that died mid-commit may have left files that disagree: then trust no
-                # stored digest and derive everything from the facts. So does a regeneration.
-                regenerate = not names or pending(folder)
-                old, new, refs, papers = _merge(folder, loaded.records, regenerate, compiled(settings.feeds))
-                docs = plan(refs, settings)
-                links = linked(folder, docs)
-                if links:
-                    raise Failed([Problem(str(folder / rel), LINKED) for rel in links])
-                theirs = foreign(folder, docs, _ours)
-                if theirs:
-                    raise Failed([Problem(str(folder / rel), _why_foreign(docs[rel])) for rel in theirs])
-                files = _render(docs.values(), folder, papers, regenerate, progress)
-                gone = unplanned(folder, docs, OWN_NAMES, _ours, ARCHIVE_DIR)
-                written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last="atom.xml")
-                share_folders(folder, docs)
-                checkpoint.save(folder, marks, imap.taken if imap else {})  # only once the files are in place
-            except StateError as e:
-                raise Failed([e.problem]) from None
+            marks = checkpoint.read(folder, state_files(folder))  # under the lock: of the state merged into
+            old, new, docs, written = _write(settings, loaded.records, not names, progress)
+            # Every run carries the checkpoint to the state it wrote (a merge only adds facts).
+            checkpoint.save(folder, state_files(folder), marks, imap.taken if imap else {})
+    except StateError as e:
+        raise Failed([e.problem]) from None
     except Linked as e:  # the lock, the pending marker or the checkpoint
         raise Failed([Problem(str(e.filename), LINKED)]) from None
+    except Interrupted as e:  # renames had begun: the pending marker makes the next run finish them
+        why = f"cannot write: {e.strerror}; some files were replaced, and the next run completes the update"
+        raise Failed([Problem(str(e.filename or folder), why)]) from None
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
         raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
-    return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written)
+    summary = summarize(old.records, new, loaded.records)
+    return Report(loaded, summary, len(docs[MAIN].refs), written)
+
+
+def _write(
+    settings: Settings, digests: dict[str, Record], regenerate: bool, progress: Progress
+) -> tuple[Scan, dict[str, Record], dict[str, Document], list[str]]:
+    """Under the lock: merge into the state, plan, refuse what must not be touched, commit."""
+    folder = settings.output
+    # A run that died mid-commit may have left files that disagree: then trust no stored
+    # content hash and derive everything from the facts. So does a regeneration.
+    regenerate = regenerate or pending(folder)
+    old, new, refs, papers = _merge(folder, digests, regenerate, compiled(settings.feeds))
+    docs = plan(refs, settings)
+    if bad := refused(folder, docs):
+        raise Failed([Problem(str(folder / rel), why) for rel, why in bad])
+    if theirs := foreign(folder, docs, _ours):
+        raise Failed([Problem(str(folder / rel), _why_foreign(docs[rel])) for rel in theirs])
+    files = _render(docs.values(), folder, papers, regenerate, progress)
+    gone = unplanned(folder, docs, OWN_NAMES, _ours, ARCHIVE_DIR)
+    written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last=MAIN)
+    share_folders(folder, docs)
+    return old, new, docs, written
 
 
 def _why_foreign(doc: Document) -> str:
@@ -175,22 +195,16 @@ def _why_foreign(doc: Document) -> str:
 
 def _ours(path: Path) -> bool:
     """Whether we wrote ``path``: every file we write ends with its fingerprint."""
-    from digest2feed.render.stamp import stored
-
-    return stored(path) is not None
+    return fingerprint_of(path) is not None
 
 
 def _imap_run(settings: Settings, names: list[str]) -> Run | None:
-    """For IMAP inputs: the options and the checkpoint that lets them skip what the state holds."""
+    """For IMAP inputs: the options and the checkpoint that lets them skip what the state holds.
+    Read again under the lock (``update``): another run may have merged meanwhile."""
     if not any(map(is_imap, names)):
         return None
-    from digest2feed import checkpoint
-    from digest2feed.imap import Run
-    from digest2feed.state import StateError
-    from digest2feed.store import Linked
-
     try:
-        return Run(settings.imap, checkpoint.read(settings.output))
+        return Run(settings.imap, checkpoint.read(settings.output, state_files(settings.output)))
     except Linked as e:
         raise Failed([Problem(str(e.filename), LINKED)]) from None
     except StateError as e:
@@ -205,9 +219,6 @@ def _merge(
     Papers no digest names keep the refs stored in the files (with their feed bits);
     their records are read only if a file to be rendered shows them (``_render``).
     """
-    from digest2feed.render.stamp import ref_of
-    from digest2feed.state import scan
-
     old = scan(folder, None if regenerate else set(digests), filters.fingerprint)
     trusted = not regenerate
     if not (old.digests and old.memberships) and not regenerate:
@@ -240,8 +251,6 @@ class Papers:
 
     def need(self, forums: set[str]) -> None:
         """Read the records of ``forums`` not in memory yet, one pass over the files holding them."""
-        from digest2feed.state import records_in
-
         missing = {f for f in forums if f not in self.records}  # not `forums - keys()`: that walks every key
         if missing:
             self.records |= records_in({row[-1] for f in missing for row in self.scan.index[f]}, missing)
@@ -255,25 +264,23 @@ def _render(
 ) -> Iterator[tuple[str, bytes]]:
     """Render the documents whose file is missing or stores another fingerprint (all of them
     when regenerating); the store then writes only those whose bytes differ."""
-    from digest2feed.render.stamp import fingerprint, stored
-
     planned = [(doc, fingerprint(doc)) for doc in docs]
-    todo = [(doc, fp) for doc, fp in planned if regenerate or stored(folder / doc.path) != fp]
+    todo = [(doc, fp) for doc, fp in planned if regenerate or fingerprint_of(folder / doc.path) != fp]
     papers.need({r.forum_id for doc, _ in todo for r in doc.refs})
     for i, (doc, fp) in enumerate(todo):
         data = render(doc, [papers.entry(r) for r in doc.refs], fp)
-        if doc.state and len(data) > layout.MAX_STATE_BYTES:  # what this run writes, the next must read
-            why = f"would be {len(data):,} bytes, more than the {layout.MAX_STATE_BYTES:,} a run reads back"
+        if doc.state and len(data) > schema.MAX_STATE_BYTES:  # what this run writes, the next must read
+            why = f"would be {len(data):,} bytes, more than the {schema.MAX_STATE_BYTES:,} a run reads back"
             raise Failed([Problem(str(folder / doc.path), f"{why}; no file was changed")])
         yield doc.path, data
         progress("files rendered", i + 1, len(todo))
 
 
-def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
-    from digest2feed.render import feeds, jsonfeed, opml, page
+RENDERERS = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render}
 
-    renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render}
-    return renderer[doc.format](doc, entries, stamp)
+
+def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
+    return RENDERERS[doc.format](doc, entries, stamp)
 
 
 @dataclass(frozen=True)
@@ -290,8 +297,6 @@ class FeedSummary:
 def overview(settings: Settings, newest: int = 3) -> list[FeedSummary]:
     """Every subscription feed the settings ask for, planned from the state alone: no input,
     no lock, no file written. Filters changed since the last run are evaluated afresh."""
-    from digest2feed.state import StateError
-
     try:
         _, _, refs, papers = _merge(settings.output, {}, False, compiled(settings.feeds))
         docs = plan(refs, settings)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from digest2feed.filters import Feed, FilterError
-from digest2feed.filters import check as check_feeds
+from digest2feed.filters import STATUSES, Feed, fold
+from digest2feed.imapurl import UrlError, is_imap, parse_url
 
 VIEWS = ("accepted", "submissions", "certified")
 FORMATS = ("atom", "rss", "json")
 MATH = ("tex", "mathml")
 CONFIG_NAME = "digest2feed.toml"
+RESERVED = ("accepted", "submissions", "certified", "archive")  # built-in views and the archive folder
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # a feed of your own's folder
+PHRASE_KEYS = ("match", "exclude", "authors", "certifications")
+FEED_KEYS = ("name", "title", *PHRASE_KEYS, "status")
+MAX_FEEDS = 1_000  # each is three files (and its papers) in every run
 
 
 class SettingsError(ValueError):
@@ -66,14 +72,9 @@ def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
     Every problem is reported at once: all unknown names and all bad values of the file,
     then (a usage error) all bad flag values.
     """
-    explicit = config is not None
-    path = config or Path(CONFIG_NAME)
+    path, values = _read(config)
     settings = Settings()
-    if explicit or path.exists():
-        try:
-            values = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-            raise SettingsError([f"{path}: cannot read settings: {e}"]) from None
+    if values is not None:
         problems = [f"{path}: {line}" for line in unknown(values, KNOWN)]
         settings = _apply(settings, {k: v for k, v in values.items() if k in KNOWN}, str(path), problems)
         if problems:
@@ -85,6 +86,23 @@ def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
     if problems:
         raise SettingsError(problems, usage=True, known=settings)
     return settings
+
+
+def load_imap(config: Path | None = None) -> ImapOptions:
+    """Only the ``[imap]`` table (for `parse`): a bad setting elsewhere is not its concern."""
+    path, values = _read(config)
+    return _imap_table(values["imap"], str(path)) if values and "imap" in values else ImapOptions()
+
+
+def _read(config: Path | None) -> tuple[Path, dict[str, Any] | None]:
+    """The settings file's values; None when no file was named and the working folder has none."""
+    path = config or Path(CONFIG_NAME)
+    if config is None and not path.exists():
+        return path, None
+    try:
+        return path, tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise SettingsError([f"{path}: cannot read settings: {e}"]) from None
 
 
 def unknown(values: dict[str, Any], known: Iterable[str], prefix: str = "") -> list[str]:
@@ -140,10 +158,7 @@ def _check(name: str, value: Any, origin: str) -> Any:
     if name == "imap":
         return _imap_table(value, origin)
     if name == "feeds":
-        try:
-            return check_feeds(value, origin)
-        except FilterError as e:
-            raise SettingsError([str(e)]) from None
+        return _feeds(value, origin)
     if name in ("html", "status_in_title"):
         if not isinstance(value, bool):
             raise bad("must be true or false")
@@ -164,9 +179,6 @@ def _inputs(value: Any, origin: str) -> tuple[str, ...]:
     """Paths and IMAP URLs; not echoed when malformed, since a URL might hold a password by mistake."""
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise SettingsError([f"{origin}: inputs must be a list of paths and imap:// or imaps:// URLs"])
-    from digest2feed.imap import UrlError, parse_url
-    from digest2feed.sources import is_imap
-
     for v in value:
         if is_imap(v):
             try:
@@ -210,3 +222,55 @@ def _imap_table(value: Any, origin: str) -> ImapOptions:
     if problems:
         raise SettingsError(problems)
     return ImapOptions(**out)
+
+
+def _feeds(value: Any, origin: str) -> tuple[Feed, ...]:
+    """The ``feeds`` setting → Feeds, or SettingsError naming ``origin`` and the key."""
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise _bad(f"{origin}: feeds must be an array of tables ([[feeds]]) (got {value!r})")
+    if len(value) > MAX_FEEDS:
+        raise _bad(f"{origin}: feeds holds {len(value):,} tables, more than the {MAX_FEEDS:,} a run writes")
+    feeds: list[Feed] = []
+    names: set[str] = set()
+    for i, table in enumerate(value, 1):
+        feeds.append(_table(table, origin, i))
+        if feeds[-1].name in names:
+            raise _bad(f"{origin}: feeds[{i}].name {feeds[-1].name!r} is used by another feed")
+        names.add(feeds[-1].name)
+    return tuple(feeds)
+
+
+def _table(table: dict, origin: str, i: int) -> Feed:
+    where = f"{origin}: feeds[{i}]"
+    if wrong := unknown(table, FEED_KEYS, prefix=f"feeds[{i}]."):
+        raise _bad(f"{origin}: {wrong[0]}")
+    name = table.get("name")
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise _bad(
+            f"{where}.name must be a folder name of lower-case letters, digits, '-' and '_' (got {name!r})"
+        )
+    if name in RESERVED:
+        raise _bad(f"{where}.name {name!r} is taken by a built-in folder ({', '.join(RESERVED)})")
+    where = f"{where}.{{}} ({name})"
+    title = table.get("title")
+    if title is not None and (not isinstance(title, str) or not title.strip()):
+        raise _bad(f"{where.format('title')} must be a non-empty string (got {title!r})")
+    values: dict[str, tuple[str, ...]] = {}
+    for key in (*PHRASE_KEYS, "status"):
+        if key not in table:
+            continue
+        got = table[key]
+        if (
+            not isinstance(got, list)
+            or not got
+            or not all(isinstance(v, str) and v.strip() and fold(v).strip() for v in got)
+        ):
+            raise _bad(f"{where.format(key)} must be a non-empty list of non-empty strings (got {got!r})")
+        if key == "status" and not set(got) <= STATUSES.keys():
+            raise _bad(f"{where.format(key)} must be drawn from {', '.join(STATUSES)} (got {got!r})")
+        values[key] = tuple(dict.fromkeys(" ".join(v.split()) for v in got))
+    return Feed(name=name, title=title.strip() if title else None, **values)
+
+
+def _bad(line: str) -> SettingsError:
+    return SettingsError([line])

@@ -22,13 +22,25 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from digest2feed import layout
-from digest2feed.layout import ARCHIVE_DIR
+from digest2feed import schema
 from digest2feed.merge import join
-from digest2feed.model import Problem, Record, Rung, Sighting
-from digest2feed.render.feeds import ABSTRACT, ATOM_NS, GENERATOR_URI, PLAIN_TITLE, PROVENANCE
-from digest2feed.render.stamp import DIGESTS, MEMBERSHIPS
-from digest2feed.store import BACKUP_SUFFIX, LINKED, backups, pending
+from digest2feed.model import FORUM_URL, Problem, Record, Rung, Sighting
+from digest2feed.schema import (
+    ABSTRACT,
+    ARCHIVE_DIR,
+    ARCHIVE_GLOB,
+    ATOM_NS,
+    BACKUP_SUFFIX,
+    ENTRY_HASHES,
+    ENTRY_ID_RE,
+    FEED_BITS,
+    GENERATOR_URI,
+    MAIN,
+    PLAIN_TITLE,
+    PROVENANCE,
+    TIME_RE,
+)
+from digest2feed.store import LINKED, backups, pending
 
 PROLOG = 4096
 A = f"{{{ATOM_NS}}}"
@@ -37,11 +49,9 @@ NS = {"a": ATOM_NS}
 COLUMNS = [
     etree.XPath(f"a:entry/a:{tag}/text()", namespaces=NS, smart_strings=False) for tag in ("id", "published", "updated")
 ]
-ID_RE = re.compile(r"https://openreview\.net/forum\?id=([A-Za-z0-9_-]+)#(submitted|accepted|certified)")
 RUNGS = {r.slug: r for r in Rung}
-FORUM_PREFIX = "https://openreview.net/forum?id="
-ID_COLUMN = re.compile(r"(?:https://openreview\.net/forum\?id=[A-Za-z0-9_-]+#(?:submitted|accepted|certified)\n)*")
-TIME_COLUMN = re.compile(r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\n)*")  # every time is written so, in UTC
+ID_COLUMN = re.compile(f"(?:{ENTRY_ID_RE.pattern}\n)*")  # a column checked in one pass
+TIME_COLUMN = re.compile(f"(?:{TIME_RE.pattern}\n)*")
 
 
 class StateError(ValueError):
@@ -53,15 +63,15 @@ class StateError(ValueError):
 def state_files(folder: Path) -> list[Path]:
     """atom.xml and every archive document: together they hold the state; after a run
     died mid-commit, also the old versions it kept (store.commit)."""
-    main, archive = folder / "atom.xml", folder / ARCHIVE_DIR
+    main, archive = folder / MAIN, folder / ARCHIVE_DIR
     _no_link(main)
     _no_link(archive)
     files = [main] if main.exists() else []
     if archive.is_dir():
-        files += sorted(archive.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].xml"))
+        files += sorted(archive.glob(ARCHIVE_GLOB))
     if pending(folder):
         old = backups(folder)
-        files += [p for p in old if p.parent == archive or (p.parent == folder and p.name.startswith(".atom.xml."))]
+        files += [p for p in old if p.parent == archive or (p.parent == folder and p.name.startswith(f".{MAIN}."))]
     for path in files:
         _no_link(path)
     return files
@@ -109,15 +119,15 @@ def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
         ids, published, updated = columns
         if len(set(ids)) != len(ids):
             _refuse_twice(path, ids, entries)
-        if wanted is not None and path.name == "atom.xml":  # the window: any change renders it again
-            wanted = wanted | {ident[len(FORUM_PREFIX) :].partition("#")[0] for ident in ids}
-        digests = _comment(root, DIGESTS)
+        if wanted is not None and path.name == MAIN:  # the window: any change renders it again
+            wanted = wanted | {ident[len(FORUM_URL) :].partition("#")[0] for ident in ids}
+        digests = _comment(root, ENTRY_HASHES)
         if len(digests) != len(entries):
             out.digests, digests = False, [None] * len(entries)
         bits = _bits(root, memberships, len(entries))
         if bits is None:
             out.memberships, bits = False, [0] * len(entries)
-        index, records, prefix = out.index, out.records, len(FORUM_PREFIX)
+        index, records, prefix = out.index, out.records, len(FORUM_URL)
         for i, ident in enumerate(ids):
             forum, _, rung = ident[prefix:].partition("#")
             index.setdefault(forum, []).append((RUNGS[rung], published[i], updated[i], digests[i], bits[i], path))
@@ -135,7 +145,7 @@ def records_in(paths: set[Path], wanted: set[str]) -> dict[str, Record]:
     records: dict[str, Record] = {}
     for path in sorted(paths):
         for entry in _parse(path).iterfind(f"{A}entry"):
-            m = ID_RE.fullmatch(entry.findtext(f"{A}id") or "")
+            m = ENTRY_ID_RE.fullmatch(entry.findtext(f"{A}id") or "")
             if m and m.group(1) in wanted:
                 try:
                     rec = _record(entry)
@@ -143,10 +153,6 @@ def records_in(paths: set[Path], wanted: set[str]) -> dict[str, Record]:
                     raise _refuse(path, "has a damaged entry", entry.sourceline) from None
                 records[rec.forum_id] = join(records[rec.forum_id], rec) if rec.forum_id in records else rec
     return records
-
-
-def read_state(folder: Path) -> dict[str, Record]:
-    return scan(folder, None).records
 
 
 def _refuse_twice(path: Path, ids: list[str], entries: list[etree._Element]) -> None:
@@ -193,7 +199,7 @@ def _tree(path: Path, f: BinaryIO) -> etree._ElementTree:
         f.seek(0)
     except OSError as e:
         raise StateError(Problem(str(path), f"cannot read: {e.strerror}")) from None
-    if size > layout.MAX_STATE_BYTES:
+    if size > schema.MAX_STATE_BYTES:
         raise _refuse(path, f"is {size} bytes, larger than any feed digest2feed writes")
     if b"<!DOCTYPE" in prolog:  # the common case refused before parsing at all
         raise _refuse(path, "holds a document type declaration, which digest2feed never writes")
@@ -225,7 +231,7 @@ def _bits(root: etree._Element, memberships: str, count: int) -> list[int] | Non
     """Each entry's feed bits, if stored under the filters ``memberships`` names; no filters: all 0."""
     if not memberships:
         return [0] * count
-    words = _comment(root, MEMBERSHIPS)
+    words = _comment(root, FEED_BITS)
     if words[:1] != [memberships] or len(words) != count + 1:
         return None
     try:
@@ -267,7 +273,7 @@ def _record(entry: etree._Element) -> Record:
         elif tag == PLAIN_TITLE:
             plain = child.text
     title = plain or title  # the title as announced, when the shown one says the status
-    m = ID_RE.fullmatch(ident or "")
+    m = ENTRY_ID_RE.fullmatch(ident or "")
     if not m or not title:
         raise ValueError("not a digest2feed entry")
     certs: tuple[tuple[str, datetime], ...] = ()

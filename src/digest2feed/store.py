@@ -12,13 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-LOCK_NAME = ".digest2feed.lock"
-PENDING_NAME = ".digest2feed.pending"  # present only while a run renames its files into place
-TEMP_SUFFIX = ".d2f-tmp"
-# The web server must read what we write, whatever the umask of the process that runs us
-# (procmail pipes run with 077, maildrop with 007): modes are set, never inherited.
-FOLDER_MODE = 0o755
-FILE_MODE = 0o644
+from digest2feed.schema import BACKUP_SUFFIX, FILE_MODE, FINGERPRINT_RE, FOLDER_MODE, LOCK, PENDING, TAIL, TEMP_SUFFIX
+
 LINKED = "is a symbolic link; refusing to follow it"
 
 
@@ -36,9 +31,11 @@ def no_link(path: Path) -> None:
         raise Linked(path)
 
 
-def linked(folder: Path, rels: Iterable[str]) -> list[str]:
-    """The paths (or a folder above them, below ``folder``) among ``rels`` that are symbolic links."""
-    found: set[str] = set()
+def refused(folder: Path, rels: Iterable[str]) -> list[tuple[str, str]]:
+    """(path, why) for each of ``rels`` a run must not touch: it, or a folder above it below
+    ``folder``, is a symbolic link; or it exists and is not a regular file (a FIFO would hold
+    the run forever)."""
+    found: dict[str, str] = {}
     checked: set[str] = set()
     for rel in rels:
         parts = rel.split("/")
@@ -47,10 +44,16 @@ def linked(folder: Path, rels: Iterable[str]) -> list[str]:
             if sub in checked:
                 continue
             checked.add(sub)
-            if (folder / sub).is_symlink():
-                found.add(sub)
+            try:
+                mode = (folder / sub).lstat().st_mode
+            except OSError:
+                break  # missing: made by the run
+            if stat.S_ISLNK(mode):
+                found[sub] = LINKED
                 break
-    return sorted(found)
+            if i == len(parts) and not stat.S_ISREG(mode):
+                found[sub] = "is not a regular file; refusing to touch it"
+    return sorted(found.items())
 
 
 def make_folder(path: Path) -> list[Path]:
@@ -117,7 +120,7 @@ def unplanned(
         subs += sorted(
             f"{d.name}/"
             for d in folder.iterdir()
-            if _real_dir(d) and not d.name.startswith(".") and d.name != skip and not (d / LOCK_NAME).exists()
+            if _real_dir(d) and not d.name.startswith(".") and d.name != skip and not (d / LOCK).exists()
         )
     found = (sub + name for sub in subs for name in names)
     return [rel for rel in found if rel not in planned and _real_file(folder / rel) and ours(folder / rel)]
@@ -134,10 +137,9 @@ def _real_file(path: Path) -> bool:
         return False
 
 
-# While a run renames, the old version of each file it replaces stays reachable under this
-# suffix (a hard link): entries move both ways between atom.xml and the archives, so no
-# order of renames keeps every fact in some state file; the old versions do.
-BACKUP_SUFFIX = ".d2f-old"
+# While a run renames, the old version of each file it replaces stays reachable under
+# BACKUP_SUFFIX (a hard link): entries move both ways between atom.xml and the archives, so
+# no order of renames keeps every fact in some state file; the old versions do.
 
 
 @contextmanager
@@ -145,7 +147,7 @@ def locked(folder: Path) -> Iterator[None]:
     """Serialise runs on one folder. flock dies with its process: a killed run leaves no stale lock.
     A run that fails in a folder it made leaves neither the lock nor the folders behind."""
     made = make_folder(folder)
-    lock = folder / LOCK_NAME
+    lock = folder / LOCK
     fd = _open(lock, os.O_RDWR | os.O_CREAT)  # 0600: ours alone, nobody else opens it
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -169,6 +171,18 @@ def _open(path: Path, flags: int) -> int:
         raise
 
 
+def fingerprint_of(path: Path) -> str | None:
+    """The fingerprint at the end of ``path``, if it has one."""
+    try:
+        with open(_open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:  # a FIFO never holds us
+            f.seek(max(0, f.seek(0, 2) - TAIL))
+            tail = f.read()
+    except OSError:
+        return None
+    m = FINGERPRINT_RE.search(tail)
+    return m.group(1).decode() if m else None
+
+
 def unchanged(path: Path, data: bytes) -> bool:
     try:
         return path.stat().st_size == len(data) and path.read_bytes() == data
@@ -178,6 +192,11 @@ def unchanged(path: Path, data: bytes) -> bool:
 
 class StoreError(OSError):
     """A file could not be written; nothing in the folder was changed."""
+
+
+class Interrupted(OSError):
+    """A rename or removal failed after the first rename: some files are new, the pending
+    marker stays, and the next run completes the update from the old versions kept."""
 
 
 def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], last: str) -> list[str]:
@@ -221,7 +240,7 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
     if not changed and not any((folder / rel).exists() for rel in stale):
         _finish(folder)
         return []
-    fd = _open(folder / PENDING_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    fd = _open(folder / PENDING, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
         os.fsync(fd)
     finally:
@@ -231,17 +250,20 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
         if target.exists():
             os.link(target, target.parent / f".{target.name}.{secrets.token_hex(6)}{BACKUP_SUFFIX}")
     _sync_dirs({(folder / rel).parent for rel in changed} | {folder})
-    for tmp, rel in temps:
-        os.replace(tmp, folder / rel)
-    removed = [rel for rel in stale if _remove(folder / rel)]
-    _sync_dirs({(folder / rel).parent for rel in [*changed, *removed]} | {folder})
-    _finish(folder, emptied={(folder / rel).parent for rel in removed} - {folder})
+    try:
+        for tmp, rel in temps:
+            os.replace(tmp, folder / rel)
+        removed = [rel for rel in stale if _remove(folder / rel)]
+        _sync_dirs({(folder / rel).parent for rel in [*changed, *removed]} | {folder})
+        _finish(folder, emptied={(folder / rel).parent for rel in removed} - {folder})
+    except OSError as e:
+        raise Interrupted(e.errno, e.strerror, e.filename) from None
     return changed + removed
 
 
 def pending(folder: Path) -> bool:
     """True when a run died between its first rename and its last: files may disagree."""
-    marker = folder / PENDING_NAME
+    marker = folder / PENDING
     no_link(marker)
     return marker.exists()
 
@@ -260,7 +282,7 @@ def _finish(folder: Path, emptied: set[Path] | None = None) -> None:
     if old:
         _sync_dirs({p.parent for p in old})
     _remove_emptied(emptied or set())
-    _remove(folder / PENDING_NAME)
+    _remove(folder / PENDING)
     _sync_dirs({folder})
 
 

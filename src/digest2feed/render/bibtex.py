@@ -30,8 +30,8 @@ import unicodedata
 from functools import lru_cache
 
 from digest2feed.model import Entry, Rung
+from digest2feed.schema import JOURNAL
 
-JOURNAL = "Transactions on Machine Learning Research"
 ISSN = "2835-8856"
 ACCENTS = {
     "\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=", "\u0306": "u", "\u0307": ".",

@@ -18,15 +18,17 @@ from digest2feed.layout import Document
 from digest2feed.model import Entry
 from digest2feed.render import content
 from digest2feed.render.stamp import xml_stamp
-
-ATOM_NS = "http://www.w3.org/2005/Atom"
-DCTERMS_NS = "http://purl.org/dc/terms/"
-ABSTRACT = f"{{{DCTERMS_NS}}}abstract"
-PROVENANCE = f"{{{DCTERMS_NS}}}provenance"
-PLAIN_TITLE = f"{{{DCTERMS_NS}}}alternative"  # state files: the title as announced, when <title> says the status
-FH_NS = "http://purl.org/syndication/history/1.0"
-JOURNAL = "Transactions on Machine Learning Research"
-GENERATOR_URI = "https://github.com/digest2feed/digest2feed"
+from digest2feed.schema import (
+    ABSTRACT,
+    DCTERMS_NS,
+    FH_NS,
+    GENERATOR,
+    GENERATOR_URI,
+    JOURNAL,
+    JOURNAL_URL,
+    PLAIN_TITLE,
+    PROVENANCE,
+)
 
 
 class _FeedExt(BaseExtension):
@@ -63,9 +65,8 @@ class _EntryExt(BaseEntryExtension):
     def extend_atom(self, node: etree._Element) -> etree._Element:
         e = self.entry
         assert e is not None
-        # feedgen builds un-namespaced elements (the root's default applies), writes id,
-        # title, updated first and published last; published moves to fourth place, so
-        # the state reader finds every date of the history by position (state.scan).
+        # feedgen writes id, title, updated first and published last; published moves to
+        # fourth place, as earlier versions wrote it (the reader finds elements by name).
         node.insert(3, node[-1])
         etree.SubElement(node, "link", href=e.url, rel="alternate", type="text/html")
         etree.SubElement(node, "link", href=e.pdf_url, rel="related", type="application/pdf", title="PDF")
@@ -86,7 +87,7 @@ def _generator(doc: Document) -> FeedGenerator:
     fg.title(doc.title)
     fg.subtitle(doc.subtitle)
     fg.language("en")
-    fg.generator("digest2feed", uri=GENERATOR_URI)
+    fg.generator(GENERATOR, uri=GENERATOR_URI)
     fg.updated(datetime.fromisoformat(doc.updated))
     return fg
 
@@ -103,7 +104,7 @@ def _entry(fg: FeedGenerator, e: Entry, doc: Document) -> FeedEntry:
 def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     fg = _generator(doc)
     fg.id(doc.feed_id)
-    fg.author({"name": JOURNAL, "uri": "https://jmlr.org/tmlr/"})
+    fg.author({"name": JOURNAL, "uri": JOURNAL_URL})
     if doc.self_url:
         fg.link(href=doc.self_url, rel="self", type="application/atom+xml")
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")

@@ -8,7 +8,7 @@ from datetime import datetime
 from digest2feed.layout import Document
 from digest2feed.model import Entry
 from digest2feed.render import content
-from digest2feed.render.feeds import JOURNAL
+from digest2feed.schema import JOURNAL, JOURNAL_URL
 
 VERSION = "https://jsonfeed.org/version/1.1"
 SEPARATORS = (",", ": ")
@@ -54,7 +54,7 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     feed |= {
         "description": doc.subtitle,
         "language": "en",
-        "authors": [{"name": JOURNAL, "url": "https://jmlr.org/tmlr/"}],
+        "authors": [{"name": JOURNAL, "url": JOURNAL_URL}],
         "items": [],
         # The fingerprint last: the store reads it from the file's tail.
         "_digest2feed": {"fingerprint": stamp},

@@ -11,21 +11,16 @@ can never disagree with the bytes, whatever happened to the folder in between.
 from __future__ import annotations
 
 import hashlib
-import re
 from importlib import metadata
-from pathlib import Path
 
 from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
+from digest2feed.schema import ENTRY_HASHES, FEED_BITS
 
 RENDERING = "5"  # bump whenever the renderers change their output for the same document
-# Their output also depends on these libraries: after an upgrade every file is rendered once
-# more, and those whose bytes did change are rewritten, so old and new never mix in one folder.
+# Their output also depends on these libraries: after an upgrade every file is rendered and
+# rewritten once (its fingerprint changed), so output of the old and the new never mix.
 LIBRARIES = tuple(f"{name} {metadata.version(name)}" for name in ("feedgen", "lxml", "math-core"))
-TAIL = 256
-STAMP_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": ")([0-9a-f]{64})')
-DIGESTS = "digest2feed-entries"
-MEMBERSHIPS = "digest2feed-feeds"  # the filters' fingerprint, then each entry's feed bits in hex
 
 
 def entry_digest(e: Entry, published: str | None = None, updated: str | None = None) -> str:
@@ -69,20 +64,8 @@ def fingerprint(doc: Document) -> str:
 
 def xml_stamp(doc: Document, print_: str) -> bytes:
     """Comments after the root element: ignored by every XML and HTML reader."""
-    digests = f"<!-- {DIGESTS} {' '.join(r.digest for r in doc.refs)} -->\n" if doc.state else ""
+    digests = f"<!-- {ENTRY_HASHES} {' '.join(r.digest for r in doc.refs)} -->\n" if doc.state else ""
     bits = ""
     if doc.memberships:
-        bits = f"<!-- {MEMBERSHIPS} {' '.join([doc.memberships, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
+        bits = f"<!-- {FEED_BITS} {' '.join([doc.memberships, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
     return f"{digests}{bits}<!-- digest2feed {print_} -->\n".encode()
-
-
-def stored(path: Path) -> str | None:
-    """The fingerprint at the end of ``path``, if it has one."""
-    try:
-        with path.open("rb") as f:
-            f.seek(max(0, f.seek(0, 2) - TAIL))
-            tail = f.read()
-    except OSError:
-        return None
-    m = STAMP_RE.search(tail)
-    return m.group(1).decode() if m else None

@@ -39,7 +39,6 @@ class Mail:
     subject: str | None
     sent: datetime | None
     message_id: str | None
-    defects: int
 
 
 def looks_like_message(head: bytes) -> bool:
@@ -67,7 +66,7 @@ def read_message(data: bytes | EmailMessage) -> Mail:
         assert isinstance(msg, EmailMessage)
         if _depth(msg) > MAX_DEPTH:
             raise MessageError(f"has MIME parts nested more than {MAX_DEPTH} deep; skipped")
-        return Mail(_body(msg), _header(msg, "subject"), _sent(msg), _header(msg, "message-id"), len(msg.defects))
+        return Mail(_body(msg), _header(msg, "subject"), _sent(msg), _header(msg, "message-id"))
     except MessageError:
         raise
     except RecursionError:  # the email package recurses into nested parts

@@ -26,14 +26,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from digest2feed.schema import CHECKPOINT, TEMP_SUFFIX
 from digest2feed.store import no_link
 
-NAME = ".digest2feed.imap.json"
 VERSION = 1
-
-
-def folder_key(host: str, port: int, user: str, folder: str) -> str:
-    return hashlib.sha256(f"{host.lower()}\0{port}\0{user}\0{folder}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -47,11 +43,10 @@ class Marks:
         return uids if validity == uidvalidity else frozenset()
 
 
-def signature(folder: Path) -> str:
-    from digest2feed.state import state_files
-
+def signature(folder: Path, files: list[Path]) -> str:
+    """Of the state files ``files`` (state.state_files): size, inode and times, which no copy reproduces."""
     h = hashlib.sha256()
-    for path in state_files(folder):
+    for path in files:
         try:
             st = path.stat()
         except FileNotFoundError:
@@ -61,12 +56,12 @@ def signature(folder: Path) -> str:
     return h.hexdigest()
 
 
-def read(folder: Path) -> Marks:
-    """The checkpoint if it describes the state files as they are now; else an empty one."""
-    now = signature(folder)
-    no_link(folder / NAME)
+def read(folder: Path, files: list[Path]) -> Marks:
+    """The checkpoint if it describes the state files ``files`` as they are now; else an empty one."""
+    now = signature(folder, files)
+    no_link(folder / CHECKPOINT)
     try:
-        data = json.loads((folder / NAME).read_text(encoding="utf-8"))
+        data = json.loads((folder / CHECKPOINT).read_text(encoding="utf-8"))
         if data.get("version") != VERSION or data.get("state") != now:
             return Marks(now)
         folders = {
@@ -78,33 +73,33 @@ def read(folder: Path) -> Marks:
     return Marks(now, folders)
 
 
-def save(folder: Path, base: Marks, taken: dict[str, tuple[int, set[int]]]) -> None:
+def save(folder: Path, files: list[Path], base: Marks, taken: dict[str, tuple[int, set[int]]]) -> None:
     """After a commit: ``base`` (read under the lock before the merge) plus what this run took."""
-    if not base.folders and not taken and not (folder / NAME).exists():
+    if not base.folders and not taken and not (folder / CHECKPOINT).exists():
         return
     folders = dict(base.folders)
     for key, (validity, uids) in taken.items():
         folders[key] = (validity, base.done(key, validity) | uids)
     data = {
         "version": VERSION,
-        "state": signature(folder),
+        "state": signature(folder, files),
         "folders": {k: {"uidvalidity": v, "done": _ranges(u)} for k, (v, u) in sorted(folders.items())},
     }
     text = json.dumps(data, separators=(",", ":")) + "\n"
     try:
-        if (folder / NAME).read_text(encoding="utf-8") == text:
+        if (folder / CHECKPOINT).read_text(encoding="utf-8") == text:
             return  # unchanged: not rewritten, like every other file
     except (OSError, UnicodeDecodeError):
         pass
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{NAME}.", suffix=".d2f-tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{CHECKPOINT}.", suffix=TEMP_SUFFIX)
     except OSError:
         return
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, folder / NAME)
+        os.replace(tmp, folder / CHECKPOINT)
     except OSError:  # the files are committed; a stale checkpoint is void anyway (its signature differs)
         Path(tmp).unlink(missing_ok=True)
     except BaseException:

@@ -27,15 +27,14 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote, urlsplit
 
-from digest2feed.checkpoint import Marks, folder_key
-from digest2feed.credentials import CredentialError, Secret, password, token
+from digest2feed.imapurl import ImapUrl, UrlError, parse_url, without_password
 from digest2feed.model import Problem
 from digest2feed.settings import ImapOptions
-from digest2feed.sources import MAX_TEXT, Note
+from digest2feed.sources.checkpoint import Marks
+from digest2feed.sources.credentials import CredentialError, Secret, password, token
+from digest2feed.sources.items import MAX_TEXT, Note
 
-SCHEMES = {"imaps": 993, "imap": 143}
 # Every message found is still told by its content; the search only spares fetching the
 # rest. Google Groups' own wrappers ("Digest for …", "Abridged summary of …") hold digests too.
 SEARCH = ["OR", "SUBJECT", "TMLR digest", "OR", "SUBJECT", "Digest for", "SUBJECT", "Abridged summary of"]
@@ -49,66 +48,6 @@ HINTS = (  # (host suffixes, what the big providers need when a login is refused
         'Microsoft 365 and Outlook.com refuse passwords: set auth = "xoauth2" and token_command in [imap]',
     ),
 )
-
-
-class UrlError(ValueError):
-    """A malformed IMAP URL; the message never repeats a password found in it."""
-
-
-@dataclass(frozen=True)
-class ImapUrl:
-    scheme: str
-    user: str
-    host: str
-    port: int
-    folder: str
-    shown: str  # the URL as the user wrote it (it holds no secret: one would be refused)
-
-    @property
-    def key(self) -> str:
-        return folder_key(self.host, self.port, self.user, self.folder)
-
-
-def parse_url(text: str) -> ImapUrl:
-    """RFC 5092's imap URL, as far as an input needs: user, host, port and one folder."""
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise UrlError(f"{_without_password(text)}: not an IMAP URL (a bad port or host)") from None
-    scheme = parts.scheme.lower()
-    if scheme not in SCHEMES:
-        raise UrlError(f"{text}: not an IMAP URL (imaps://USER@HOST/FOLDER or imap://…)")
-    if parts.password is not None:
-        raise UrlError(
-            f"{_without_password(text)}: a password in the URL is refused; put it in "
-            "DIGEST2FEED_IMAP_PASSWORD, password_command in [imap], or ~/.netrc"
-        )
-    if parts.query or parts.fragment or "?" in text or "#" in text:
-        raise UrlError(f"{text}: percent-encode '?' and '#' in a folder name (%3F, %23)")
-    user, host = parts.username, parts.hostname
-    if not user:
-        raise UrlError(f"{text}: names no user (imaps://USER@HOST/FOLDER; '@' in a user name is %40)")
-    if ";" in user:
-        raise UrlError(f"{text}: ';AUTH=' is not read from the URL; set auth in [imap]")
-    if not host:
-        raise UrlError(f"{text}: names no host")
-    path = parts.path[1:]
-    if ";" in path:
-        raise UrlError(f"{text}: percent-encode ';' in a folder name (%3B)")
-    folder = unquote(path, errors="strict") if path else ""
-    if not folder.strip("/"):
-        raise UrlError(f"{text}: names no folder (…/INBOX for the inbox)")
-    return ImapUrl(scheme, unquote(user), host, port or SCHEMES[scheme], folder, text)
-
-
-def _without_password(text: str) -> str:
-    return re.sub(r"^([a-zA-Z]+://[^:/@]*):[^@/]*@", r"\1@", text)
-
-
-def url_for(scheme: str, user: str, host: str, port: int, folder: str) -> str:
-    """The URL of a folder, percent-encoded as RFC 5092 asks (the inverse of ``parse_url``)."""
-    return f"{scheme}://{quote(user, safe='')}@{host}:{port}/{quote(folder, safe='/')}"
 
 
 @dataclass
@@ -138,7 +77,7 @@ def read_folder(text: str, run: Run) -> Iterator[Fetched | Note]:
     try:
         url = parse_url(text)
     except UrlError as e:
-        yield Note("error", Problem(_without_password(text), str(e).split(": ", 1)[1]))
+        yield Note("error", Problem(without_password(text), str(e).split(": ", 1)[1]))
         return
     secrets: list[Secret] = []
     try:

@@ -26,7 +26,6 @@ ABRIDGED_HINT = (
 class Part:
     topic: str | None  # the Subject of the message inside: the digest's title
     body: str
-    line: int  # where the body starts in the wrapper's text (1-based)
 
 
 def is_abridged(subject: str | None) -> bool:
@@ -54,7 +53,7 @@ def split(text: str) -> list[Part] | None:
             start = i
             while i < len(lines) and not (MESSAGE_RE.fullmatch(lines[i].strip()) or _topic_at(lines, i)):
                 i += 1
-            parts.append(Part(topic, "\n".join(lines[start:i]).strip("\n") + "\n", start + 1))
+            parts.append(Part(topic, "\n".join(lines[start:i]).strip("\n") + "\n"))
         else:
             i += 1
     return parts or None  # a layout without message markers is read as one text, as before

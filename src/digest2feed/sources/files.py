@@ -1,11 +1,10 @@
-"""Inputs → texts with their origin. The kind of each input is told by its content.
+"""Files, folders, mailboxes and standard input → texts with their origin, told by content.
 
 Kinds: a web copy or plain digest text (UTF-8, or UTF-16/32 with a byte-order mark), a
 web page saved from a browser, one RFC 5322 message (a Google Groups digest or abridged
 wrapper yields each message inside it), an mbox file, a Maildir folder, a plain folder
-(searched), and ``-`` for standard input. What
-comes out is a stream of Text (to parse) and Note (an error, a warning or a
-skipped item), so a mailbox of any size is read one message at a time.
+(searched), and ``-`` for standard input. A mailbox of any size is read one message at a
+time, each bounded before it is read (items.MAX_TEXT).
 """
 
 from __future__ import annotations
@@ -15,62 +14,14 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import BinaryIO
 
-from digest2feed import saved, wrappers
-from digest2feed.mail import MessageError, decode, html_to_text, looks_like_message, read_message
 from digest2feed.model import Problem
-
-if TYPE_CHECKING:
-    from digest2feed.imap import Run
-
-SNIFF = 64 * 1024
-MAX_TEXT = 16 * 1024 * 1024  # bytes of one input or message: a digest e-mail is ~100 KB, a saved page a few MB
-
-
-@dataclass(frozen=True)
-class Text:
-    source: str
-    text: str
-    subject: str | None = None
-    sent: datetime | None = None
-    message_id: str | None = None
-    explicit: bool = True  # named by the user: not being a digest is an error, not a skip
-    hint: str | None = None  # added to its cut-off warnings (an abridged summary cuts every message)
-
-
-@dataclass(frozen=True)
-class Note:
-    kind: Literal["error", "warning", "skipped", "info"]  # info: what an IMAP folder held (-v)
-    problem: Problem
-
-
-Item = Text | Note
-
-
-def is_imap(name: str) -> bool:
-    """An IMAP URL rather than a path: the one test every layer uses to tell them apart."""
-    return name.lower().startswith(("imap://", "imaps://"))
-
-
-def read_inputs(names: list[str], stdin: BinaryIO, imap: Run | None = None) -> Iterator[Item]:
-    for name in names:
-        if name == "-":
-            yield from _stdin(stdin)
-            continue
-        if is_imap(name):
-            yield from _imap(name, imap)
-            continue
-        path = Path(name)
-        if path.is_dir():
-            yield from (_maildir(path, True) if _is_maildir(path) else _folder(path))
-        elif path.exists():
-            yield from _file(path, explicit=True)
-        else:
-            yield Note("error", Problem(name, "no such file or folder"))
+from digest2feed.sources import saved, wrappers
+from digest2feed.sources.items import MAX_TEXT, SNIFF, Item, Note, Text
+from digest2feed.sources.mail import MessageError, decode, html_to_text, looks_like_message, read_message
 
 
 def _special(mode: int) -> str | None:
@@ -80,34 +31,20 @@ def _special(mode: int) -> str | None:
     return next((what for what, test in kinds.items() if test(mode)), None)
 
 
-def _imap(url: str, run: Run | None) -> Iterator[Item]:
-    """An IMAP folder: imap.py fetches the messages, each is read here as a mailbox's is."""
-    from digest2feed.imap import Fetched, Run, read_folder
-    from digest2feed.settings import ImapOptions
-
-    for got in read_folder(url, run or Run(ImapOptions())):
-        if not isinstance(got, Fetched):
-            yield got
-        elif looks_like_message(got.data[:SNIFF]):
-            yield from _message(got.data, got.source, explicit=False)
-        else:
-            yield Note("warning", Problem(got.source, "is damaged (no mail headers); skipped"))
-
-
-def _is_maildir(path: Path) -> bool:
+def is_maildir(path: Path) -> bool:
     return all((path / sub).is_dir() for sub in ("cur", "new", "tmp"))
 
 
-def _folder(folder: Path) -> Iterator[Item]:
-    for root, dirs, files in os.walk(folder):
+def folder(top: Path) -> Iterator[Item]:
+    for root, dirs, names in os.walk(top):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for d in [d for d in dirs if _is_maildir(here / d)]:
+        for d in [d for d in dirs if is_maildir(here / d)]:
             dirs.remove(d)
-            yield from _maildir(here / d, False)
-        for f in sorted(files):
+            yield from maildir(here / d, False)
+        for f in sorted(names):
             if not f.startswith("."):
-                yield from _file(here / f, explicit=False)
+                yield from file(here / f, explicit=False)
 
 
 def _binary(head: bytes) -> bool:
@@ -119,7 +56,7 @@ def _fail(source: str, why: str, explicit: bool) -> Note:
     return Note("error" if explicit else "skipped", Problem(source, why))
 
 
-def _file(path: Path, explicit: bool) -> Iterator[Item]:
+def file(path: Path, explicit: bool) -> Iterator[Item]:
     source = str(path)
     try:
         # O_NONBLOCK: opening a FIFO does not wait for a writer; the mode is checked on what was opened.
@@ -149,7 +86,7 @@ def _file(path: Path, explicit: bool) -> Iterator[Item]:
         yield from _one(data, source, explicit)
 
 
-def _stdin(stream: BinaryIO) -> Iterator[Item]:
+def standard_input(stream: BinaryIO) -> Iterator[Item]:
     data = stream.read(MAX_TEXT + 1)
     if len(data) > MAX_TEXT:
         yield Note("error", Problem("<stdin>", "is far too large for one digest"))
@@ -178,7 +115,7 @@ def _one(data: bytes, source: str, explicit: bool, mail_explicit: bool | None = 
     if not data.strip():
         yield _fail(source, "is empty", explicit)
     elif looks_like_message(data[:SNIFF]):
-        yield from _message(data, source, explicit if mail_explicit is None else mail_explicit)
+        yield from message(data, source, explicit if mail_explicit is None else mail_explicit)
     else:
         text = decode(data, None)
         if saved.is_page(text):  # read as the HTML part of an e-mail is
@@ -187,7 +124,7 @@ def _one(data: bytes, source: str, explicit: bool, mail_explicit: bool | None = 
             yield Text(source, text, explicit=explicit)
 
 
-def _message(data: bytes, source: str, explicit: bool) -> Iterator[Item]:
+def message(data: bytes, source: str, explicit: bool) -> Iterator[Item]:
     try:
         mail = read_message(data)
     except MessageError as e:
@@ -222,7 +159,7 @@ def _messages(box: mailbox.Mailbox, keys: list[str], label: str) -> Iterator[Ite
         elif not looks_like_message(data[:SNIFF]):
             yield Note("warning", Problem(source, "is damaged (no mail headers); skipped"))
         else:
-            yield from _message(data, source, explicit=False)
+            yield from message(data, source, explicit=False)
 
 
 def _mbox(path: Path, explicit: bool) -> Iterator[Item]:
@@ -256,7 +193,7 @@ def _has_long_line(path: Path, chunk: int = 1 << 20) -> bool:
     return False
 
 
-def _maildir(path: Path, explicit: bool) -> Iterator[Item]:
+def maildir(path: Path, explicit: bool) -> Iterator[Item]:
     try:
         box = mailbox.Maildir(path, factory=None, create=False)
         keys = sorted(box.keys())  # a stable order, whatever the folder listing says
