@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from digest2feed import websub
 from digest2feed.digest import NotADigest, parse_digest, title_date
 from digest2feed.filters import Filters, compiled
 from digest2feed.layout import ARCHIVE_DIR, FILE_NAMES, OWN_NAMES, Document, Ref, plan
@@ -123,26 +124,29 @@ class Report:
     summary: Summary
     entries: int  # in the subscription window
     written: list[str]
+    pings: websub.Outcome | None = None  # with a hub (or pings still owed): what the hubs were told
 
 
-def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress = _quiet) -> Report:
+def update(
+    settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress = _quiet, ping: bool = True
+) -> Report:
     """One run. The cyclic garbage collector is paused meanwhile: a run builds hundreds
     of thousands of small objects and no cycles, and the collector only walked them
     again and again (a tenth of a no-op run at 50,000 papers; memory unchanged)."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _update(settings, names, stdin, progress)
+        return _update(settings, names, stdin, progress, ping)
     finally:
         if paused:
             gc.enable()
 
 
-def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress) -> Report:
+def _update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress, ping: bool) -> Report:
     # Modules are imported inside functions: `parse` and `--help` need neither lxml nor feedgen.
     helper = _helper(settings.output, names)
     try:
-        return _run(settings, names, stdin, progress, helper)
+        return _run(settings, names, stdin, progress, helper, ping)
     finally:
         if helper:
             helper.stop()
@@ -159,7 +163,9 @@ def _helper(folder: Path, names: list[str]) -> Helper | None:
     return Helper.start(render)
 
 
-def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress, helper: Helper | None) -> Report:
+def _run(
+    settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress, helper: Helper | None, ping: bool
+) -> Report:
     from digest2feed import checkpoint
     from digest2feed.state import StateError
     from digest2feed.store import commit, foreign, locked, pending, share_folders, unplanned
@@ -187,11 +193,37 @@ def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progre
                 written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last="atom.xml")
                 share_folders(folder, docs)
                 checkpoint.save(folder, marks, imap.taken if imap else {})  # only once the files are in place
+                pings = _ping(settings, docs, written, ping)  # after the commit, still under the lock
             except StateError as e:
                 raise Failed([e.problem]) from None
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
         raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
-    return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written)
+    return Report(loaded, summarize(old.records, new, touched), len(docs["atom.xml"].refs), written, pings)
+
+
+def _ping(settings: Settings, docs: dict[str, Document], written: list[str], send: bool) -> websub.Outcome | None:
+    """Tell the hubs about the feeds this run changed, and those still owed (websub.py). Pings
+    never change a file; without a hub, only an old memory of owed pings is dropped."""
+    if not settings.hub and not (settings.output / websub.NAME).exists():
+        return None
+    feeds = [rel for rel, doc in docs.items() if doc.hubs]
+    seconds = websub.bound(settings.imap.timeout)
+    return websub.notify(settings.output, settings.hub, settings.base_url, written, feeds, seconds, send)
+
+
+def ping(settings: Settings) -> websub.Outcome:
+    """``digest2feed ping``: send the pings still owed (``update --no-ping`` leaves them for after
+    publishing), for the feeds that are there, under the run's lock."""
+    from digest2feed.store import locked
+
+    folder = settings.output
+    try:
+        with locked(folder):
+            feeds = {rel for rels in websub.owed(folder).values() for rel in rels if (folder / rel).is_file()}
+            seconds = websub.bound(settings.imap.timeout)
+            return websub.notify(folder, settings.hub, settings.base_url, (), feeds, seconds)
+    except OSError as e:
+        raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}")]) from None
 
 
 def _why_foreign(doc: Document) -> str:

@@ -49,6 +49,8 @@ def fingerprint(doc: Document) -> str:
     meta = (RENDERING, doc.path, doc.format, doc.title, doc.subtitle, doc.feed_id, doc.self_url, doc.alternate_url)
     styles = (doc.status_titles, doc.math)
     head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, doc.hint, *styles))
+    if doc.hubs:  # only then: files without hubs keep the fingerprints earlier versions gave them
+        head += repr(("hubs", doc.hubs))
     lines = [head, *(r.digest for r in doc.refs)]
     if doc.memberships:
         lines += [doc.memberships, *(format(r.feeds, "x") for r in doc.refs)]
