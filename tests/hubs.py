@@ -152,7 +152,7 @@ class Subscription:
 
 
 class _SubscriberHandler(_Quiet):
-    def do_GET(self) -> None:  # noqa: N802: the hub verifies our intent (WebSub 5.3)
+    def do_GET(self) -> None:  # noqa: N802 (the hub verifies our intent, WebSub 5.3)
         sub: Subscriber = self.server.owner  # type: ignore[attr-defined]
         query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
         wanted = sub.subscriptions.get(urlsplit(self.path).path)
@@ -169,7 +169,7 @@ class _SubscriberHandler(_Quiet):
         self.wfile.write(challenge)
         wanted.confirmed.set()
 
-    def do_POST(self) -> None:  # noqa: N802: a content distribution (WebSub 7)
+    def do_POST(self) -> None:  # noqa: N802 (a content distribution, WebSub 7)
         sub: Subscriber = self.server.owner  # type: ignore[attr-defined]
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with sub.lock:

@@ -14,15 +14,17 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import FIXTURES, ROOT, SAMPLE, console_script, mtimes, run_cli, snapshot
-from hubs import RecordingHub, StalledHub
 from lxml import etree
 
+from conftest import FIXTURES, ROOT, SAMPLE, console_script, mtimes, run_cli, snapshot
 from digest2feed import websub
+from hubs import RecordingHub, StalledHub
 
 BASE = "https://example.org/tmlr/"
 ATOM = "{http://www.w3.org/2005/Atom}"
-FEEDS = [f"{d}{n}" for d in ("", "accepted/", "submissions/", "certified/") for n in ("atom.xml", "rss.xml", "feed.json")]
+FEEDS = [
+    f"{d}{n}" for d in ("", "accepted/", "submissions/", "certified/") for n in ("atom.xml", "rss.xml", "feed.json")
+]
 MEMORY = ".digest2feed.websub.json"
 
 
@@ -219,7 +221,9 @@ def test_a_refusing_hub_is_one_warning_exit_0_a_log_line_and_is_pinged_again_nex
     cfg = settings(tmp_path, hub.url)
     r = run_cli("update", SAMPLE, "-o", out, "-c", cfg)
     assert r.code == 0
-    line = f"{hub.url}: hub ping failed for 12 feeds (refused: HTTP 500 Internal Server Error); the next run pings again"
+    line = (
+        f"{hub.url}: hub ping failed for 12 feeds (refused: HTTP 500 Internal Server Error); the next run pings again"
+    )
     assert r.err == f"digest2feed: warning: {line}\n"
     assert len(hub.pings) == 1  # the first refusal ends that hub's pings for this run
     assert (out / "atom.xml").is_file()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+
 from conftest import FIXTURES, SAMPLE, console_script
 from hubs import FileServer, FlaskWebSubHub, Subscriber, signature_ok, wait_until
 
@@ -92,7 +93,9 @@ def test_a_new_digest_is_delivered_signed_and_a_no_op_run_delivers_nothing(world
     (pushed,) = sub.received("/accepted")
     assert pushed.body == (site / "accepted" / "atom.xml").read_bytes()
     assert "X-Hub-Signature" not in pushed.headers  # no secret, no signature
-    assert "https://openreview.net/forum?id=DailyAcc01#accepted" in [e.id for e in feedparser.parse(pushed.body).entries]
+    assert "https://openreview.net/forum?id=DailyAcc01#accepted" in [
+        e.id for e in feedparser.parse(pushed.body).entries
+    ]
     assert sub.received("/certified") == []
     # Pinged: exactly the feed files whose bytes changed (9 of 12: certified/ did not).
     changed = sorted(f for f in feeds if (site / f).read_bytes() != before[f])
