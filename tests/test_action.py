@@ -101,7 +101,18 @@ def test_zizmor_reports_nothing(tmp_path):
         files.append(tmp_path / f"readme-{i}.yml")
     config = ROOT / ".github" / "zizmor.yml"
     r = subprocess.run(
-        [zizmor, "--offline", "--no-progress", "--config", str(config), *map(str, files)],
+        [
+            zizmor,
+            "--offline",
+            "--no-progress",
+            "--color",
+            "never",
+            "--format",
+            "plain",
+            "--config",
+            str(config),
+            *map(str, files),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -111,7 +122,7 @@ def test_zizmor_reports_nothing(tmp_path):
     # The check bites: an input spliced into a script is a template injection.
     bad = tmp_path / "bad.yml"
     bad.write_text(WORKFLOWS[0].read_text().replace("find _site", "echo ${{ github.event.inputs.x }}; find _site"))
-    r = subprocess.run([zizmor, "--offline", "--no-progress", "--config", str(config), str(bad)], capture_output=True,
+    r = subprocess.run([zizmor, "--offline", "--no-progress", "--color", "never", "--format", "plain", "--config", str(config), str(bad)], capture_output=True,
                        text=True, check=False)  # fmt: skip
     assert r.returncode != 0 and "template-injection" in r.stdout
 
