@@ -339,3 +339,22 @@ def test_the_memory_is_a_dot_file_the_recipes_and_make_clean_leave_off_the_web()
     assert fnmatch.fnmatch(MEMORY, ".digest2feed*")  # the README's rm -f output/.digest2feed*
     assert "-name '.digest2feed.*'" in (ROOT / "Makefile").read_text()
     assert fnmatch.fnmatch(MEMORY, ".digest2feed.*")
+
+
+def test_a_run_killed_while_it_pings_still_owes_every_ping(tmp_path, out):
+    stalled = StalledHub()
+    try:
+        cfg = settings(tmp_path, stalled.url)
+        proc = subprocess.Popen([console_script(), "update", SAMPLE, "-o", out, "-c", cfg])
+        try:
+            deadline = time.monotonic() + 20
+            while not stalled.accepted and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert stalled.accepted, "the run never pinged"
+        finally:
+            proc.kill()
+            proc.wait()
+    finally:
+        stalled.stop()
+    assert json.loads((out / MEMORY).read_text())["owed"] == {stalled.url: sorted(FEEDS)}
+    assert (out / "atom.xml").is_file()
