@@ -100,30 +100,14 @@ def test_zizmor_reports_nothing(tmp_path):
         (tmp_path / f"readme-{i}.yml").write_text(text)
         files.append(tmp_path / f"readme-{i}.yml")
     config = ROOT / ".github" / "zizmor.yml"
-    r = subprocess.run(
-        [
-            zizmor,
-            "--offline",
-            "--no-progress",
-            "--color",
-            "never",
-            "--format",
-            "plain",
-            "--config",
-            str(config),
-            *map(str, files),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    plain = [zizmor, "--offline", "--no-progress", "--color", "never", "--format", "plain", "--config", str(config)]
+    r = subprocess.run([*plain, *map(str, files)], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith("No findings to report."), r.stdout
     # The check bites: an input spliced into a script is a template injection.
     bad = tmp_path / "bad.yml"
     bad.write_text(WORKFLOWS[0].read_text().replace("find _site", "echo ${{ github.event.inputs.x }}; find _site"))
-    r = subprocess.run([zizmor, "--offline", "--no-progress", "--color", "never", "--format", "plain", "--config", str(config), str(bad)], capture_output=True,
-                       text=True, check=False)  # fmt: skip
+    r = subprocess.run([*plain, str(bad)], capture_output=True, text=True, check=False)
     assert r.returncode != 0 and "template-injection" in r.stdout
 
 
