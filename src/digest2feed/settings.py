@@ -94,7 +94,7 @@ def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
     if settings.hub and not settings.base_url:  # a hub fetches each feed at its public address
         hub_origin = "--hub" if flags.get("hub") else hub_origin
         line = f"{hub_origin}: hub needs base_url (the address the hubs fetch the feeds from; set it or --base-url)"
-        raise SettingsError([line], usage=hub_origin == "--hub", known=replace(settings, hub=()))
+        raise SettingsError([line], usage=hub_origin == "--hub", known=settings)
     return settings
 
 
