@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 USER = "reader@example.org"  # needs percent-encoding in a URL
 PASSWORD = "correct horse battery staple"  # holds spaces
@@ -234,3 +234,8 @@ def append(server: Dovecot, folder: str, messages: list[bytes]) -> None:
             c.create_folder(folder)
         for data in messages:
             c.append(folder, data)
+
+
+def url_for(scheme: str, user: str, host: str, port: int, folder: str) -> str:
+    """The URL of a folder, percent-encoded as RFC 5092 asks (the inverse of ``parse_url``)."""
+    return f"{scheme}://{quote(user, safe='')}@{host}:{port}/{quote(folder, safe='/')}"

@@ -19,7 +19,6 @@ import time
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -30,7 +29,7 @@ from conftest import FIXTURES, SAMPLE, mtimes, need_tool, run_cli, snapshot
 from digest2feed.imapurl import UrlError, parse_url
 from digest2feed.sources import imap as imap_module
 from digestgen import Item, digest_text
-from dovecot import PASSWORD, TOKEN, USER
+from dovecot import PASSWORD, TOKEN, USER, url_for
 from mailgen import digest_part, message, other_mail
 
 SECRETS = (PASSWORD, TOKEN, "swordfish-from-a-command")
@@ -87,11 +86,6 @@ def config(tmp_path: Path, s: dovecot.Dovecot | None, **imap: object) -> Path:
     path = tmp_path / "digest2feed.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def url_for(scheme: str, user: str, host: str, port: int, folder: str) -> str:
-    """The URL of a folder, percent-encoded as RFC 5092 asks (the inverse of ``parse_url``)."""
-    return f"{scheme}://{quote(user, safe='')}@{host}:{port}/{quote(folder, safe='/')}"
 
 
 def update(*args: object, cfg: Path):

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from digest2feed import __version__
@@ -65,9 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--base-url", metavar="URL", help="where the output folder is served, for self links")
     up.add_argument("--max-entries", metavar="N", help="entries in each subscription feed (default: 500)")
-    loud = up.add_mutually_exclusive_group()
-    loud.add_argument("-v", "--verbose", action="store_true", help="print a summary")
-    loud.add_argument("-q", "--quiet", action="store_true", help="print no warnings, only errors")
+    _hub_flags(up)
+    up.add_argument(
+        "--no-ping",
+        action="store_true",
+        help="tell no hub yet: remember the changed feeds for `digest2feed ping`, run once they are served",
+    )
+    _loudness(up)
 
     pa = sub.add_parser("parse", help="show what the parser finds in digests")
     pa.add_argument("inputs", nargs="+", metavar="INPUT")
@@ -80,9 +84,35 @@ def _parser() -> argparse.ArgumentParser:
         "-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)"
     )
     fe.add_argument("--json", action="store_true", help="print one JSON document")
+    pi = sub.add_parser(
+        "ping",
+        help="tell the WebSub hubs about the feeds still owed a ping (after `update --no-ping` and publishing)",
+    )
+    pi.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
+    pi.add_argument(
+        "-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)"
+    )
+    pi.add_argument("--base-url", metavar="URL", help="where the output folder is served, for self links")
+    _hub_flags(pi)
+    _loudness(pi)
     for command in sub.choices.values():  # a usage error shows the usage of the command it is about
         command.set_defaults(usage_error=command.error)
     return p
+
+
+def _hub_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--hub",
+        metavar="URL",
+        action="append",
+        help="a WebSub hub every feed names and that is pinged when a feed changes (repeat for several)",
+    )
+
+
+def _loudness(p: argparse.ArgumentParser) -> None:
+    loud = p.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="store_true", help="print a summary")
+    loud.add_argument("-q", "--quiet", action="store_true", help="print no warnings, only errors")
 
 
 def run() -> int:
@@ -102,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "update" and args.regenerate and args.inputs:
         args.usage_error("--regenerate reads no input: give INPUTs or --regenerate, not both")
     try:
-        return {"parse": _parse, "update": _update, "feeds": _feeds}[args.command](args)
+        return {"parse": _parse, "update": _update, "feeds": _feeds, "ping": _ping}[args.command](args)
     except BrokenPipeError:  # `digest2feed parse ... | head`: the reader left, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -213,7 +243,7 @@ def _update(args: argparse.Namespace) -> int:
     from digest2feed.pipeline import Failed, update
     from digest2feed.settings import SettingsError, load
 
-    flags = {"output": args.output, "base_url": args.base_url, "max_entries": args.max_entries}
+    flags = {"output": args.output, "base_url": args.base_url, "max_entries": args.max_entries, "hub": args.hub}
     try:
         settings = load(flags, args.config)
     except SettingsError as e:
@@ -232,15 +262,16 @@ def _update(args: argparse.Namespace) -> int:
         return 1
     try:
         with _progress_bar() as progress:
-            report = update(settings, names, sys.stdin.buffer, progress)
+            report = update(settings, names, sys.stdin.buffer, progress, ping=not args.no_ping)
     except Failed as e:
         for problem in e.problems:
             _err(problem)
         _log(settings.log_file, names, problems=[str(p) for p in e.problems])
         return 1
     loaded = report.loaded
+    pinged = _ping_lines(report.pings)
     if not args.quiet:
-        for w in loaded.warnings:
+        for w in [*loaded.warnings, *pinged]:
             _err(f"warning: {w}")
     s = report.summary
     if args.verbose:
@@ -253,21 +284,93 @@ def _update(args: argparse.Namespace) -> int:
             f"entries in the feed: {report.entries}\n"
             f"files written: {len(report.written)}"
         )
-    counts = (loaded.read, len(loaded.skipped), s.added, s.promoted, len(report.written), len(loaded.warnings))
-    _log(settings.log_file, names, counts=(*counts, report.entries))
+        if report.pings is not None:
+            print(_ping_summary(report.pings))
+    warnings = len(loaded.warnings) + len(pinged)
+    counts = (loaded.read, len(loaded.skipped), s.added, s.promoted, len(report.written), warnings)
+    _log(settings.log_file, names, counts=(*counts, report.entries), pings=pinged)
     return 0
 
 
-def _log(path: Path | None, inputs: list[str], problems: list[str] | None = None, counts: tuple = ()) -> None:
-    """One line in the log file, if one is set. A log that cannot be written is said on stderr,
-    but does not change the exit status: the feeds themselves were updated (or not) as reported."""
+def _ping_lines(outcome) -> list[str]:
+    """One warning per hub that failed (naming it), and one if the memory could not be written."""
+    if outcome is None:
+        return []
+    lines = []
+    for f in outcome.failures:
+        what = "1 feed" if len(f.feeds) == 1 else f"{len(f.feeds)} feeds"
+        lines.append(f"{f.hub}: hub ping failed for {what} ({f.why}); the next run pings again")
+    if outcome.unsaved:
+        lines.append(f"{outcome.unsaved}; failed pings will not be retried")
+    return lines
+
+
+def _ping_summary(outcome) -> str:
+    owed = sum(len(f.feeds) for f in outcome.failures)
+    return f"hub pings: {outcome.sent} sent, {owed} owed to the next run"
+
+
+def _ping(args: argparse.Namespace) -> int:
+    """The pings `update --no-ping` left owed, once the feeds are served (a CI job's last step)."""
+    from digest2feed.pipeline import Failed, ping
+    from digest2feed.settings import SettingsError, load
+
+    try:
+        settings = load({"output": args.output, "base_url": args.base_url, "hub": args.hub}, args.config)
+    except SettingsError as e:
+        for line in e.lines:
+            _err(line)
+        return 2 if e.usage else 1
+    problem = None
+    if not settings.hub:
+        problem = f"{args.config or 'settings'}: no hub to ping (set hub in the settings or give --hub)"
+    elif not (settings.output / "atom.xml").is_file():
+        problem = f"{settings.output / 'atom.xml'}: no feeds here (run `digest2feed update` first)"
+    if problem:
+        _err(problem)
+        _log(settings.log_file, [], problems=[problem], what="ping")
+        return 1
+    try:
+        outcome = ping(settings)
+    except Failed as e:
+        for p in e.problems:
+            _err(p)
+        _log(settings.log_file, [], problems=[str(p) for p in e.problems], what="ping")
+        return 1
+    lines = _ping_lines(outcome)
+    if not args.quiet:
+        for w in lines:
+            _err(f"warning: {w}")
+    if args.verbose:
+        print(_ping_summary(outcome))
+    _log(settings.log_file, [], pings=[_ping_summary(outcome), *lines], what="ping")
+    return 0
+
+
+def _log(
+    path: Path | None,
+    inputs: list[str],
+    problems: list[str] | None = None,
+    counts: tuple = (),
+    pings: Sequence[str] = (),
+    what: str = "update",
+) -> None:
+    """One line in the log file, if one is set, and one more per failed hub ping. A log that cannot
+    be written is said on stderr, but does not change the exit status: the feeds themselves were
+    updated (or not) as reported."""
     if path is None:
         return
     from digest2feed import runlog
 
-    line = runlog.failure_line(inputs, problems) if problems is not None else runlog.success_line(inputs, *counts)
+    if problems is not None:
+        lines = [runlog.failure_line(inputs, problems, what)]
+    elif counts:
+        lines = [runlog.success_line(inputs, *counts), *(runlog.ping_line(p) for p in pings)]
+    else:
+        lines = [runlog.ping_line(p) for p in pings]
     try:
-        runlog.append(path, line)
+        for line in lines:
+            runlog.append(path, line)
     except OSError as e:
         _err(f"{path}: cannot append to the log file: {e.strerror}")
 

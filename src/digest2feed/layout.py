@@ -76,6 +76,7 @@ class Document:
     status_titles: bool = False  # entry titles say "Accepted: …" (the state keeps them plain)
     memberships: str = ""  # state files: fingerprint of the filters whose bits the refs carry
     math: str = "tex"  # the math setting: how feed content shows TeX
+    hubs: tuple[str, ...] = ()  # subscription feeds: the WebSub hubs they name (with their self link)
 
 
 def archive_path(ref: Ref) -> str:
@@ -140,7 +141,7 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
                 extra = {"state": True}
                 if chain:
                     extra["links"] = (("prev-archive", href(path, chain[-1])),)
-            add(path, fmt, title, subtitle, entries, **extra)
+            add(path, fmt, title, subtitle, entries, hubs=settings.hub, **extra)
             feeds.append((label, title, path, fmt))
 
     for i, path in enumerate(chain):

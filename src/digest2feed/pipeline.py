@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from digest2feed import schema
+from digest2feed import schema, websub
 from digest2feed.digest import NotADigest, TooLarge, parse_digest, title_date
 from digest2feed.filters import Filters, compiled
 from digest2feed.imapurl import is_imap
@@ -18,7 +18,7 @@ from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
 from digest2feed.render import feeds, jsonfeed, opml, page
 from digest2feed.render.stamp import fingerprint, ref_of
-from digest2feed.schema import ARCHIVE_DIR, FILE_NAMES, MAIN, OWN_NAMES
+from digest2feed.schema import ARCHIVE_DIR, FILE_NAMES, MAIN, OWN_NAMES, WEBSUB
 from digest2feed.settings import ImapOptions, Settings
 from digest2feed.sources import Note, Run, Text, checkpoint, read_inputs
 from digest2feed.state import Scan, StateError, records_in, scan, state_files
@@ -30,6 +30,7 @@ from digest2feed.store import (
     fingerprint_of,
     foreign,
     locked,
+    no_link,
     pending,
     refused,
     share_folders,
@@ -138,10 +139,14 @@ class Report:
     summary: Summary
     entries: int  # in the subscription window
     written: list[str]
+    pings: websub.Outcome | None = None  # with a hub (or pings still owed): what the hubs were told
 
 
-def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress = _quiet) -> Report:
-    """One run: read the inputs, merge them into the state, write every file that changed."""
+def update(
+    settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress = _quiet, ping: bool = True
+) -> Report:
+    """One run: read the inputs, merge them into the state, write every file that changed, and
+    tell the hubs (unless ``ping`` is off: ``digest2feed ping`` then does it after publishing)."""
     folder = settings.output
     imap = _imap_run(settings, names)
     loaded = load(names, stdin, keep=False, progress=progress, imap=imap)
@@ -153,6 +158,7 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Prog
             old, new, docs, written = _write(settings, loaded.records, not names, progress)
             # Every run carries the checkpoint to the state it wrote (a merge only adds facts).
             checkpoint.save(folder, state_files(folder), marks, imap.taken if imap else {})
+            pings = _ping(settings, docs, written, ping)  # after the commit, still under the lock
     except StateError as e:
         raise Failed([e.problem]) from None
     except Linked as e:  # the lock, the pending marker or the checkpoint
@@ -163,7 +169,7 @@ def update(settings: Settings, names: list[str], stdin: BinaryIO, progress: Prog
     except OSError as e:  # the lock, a folder, or a write (StoreError names the file)
         raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}; no file was changed")]) from None
     summary = summarize(old.records, new, loaded.records)
-    return Report(loaded, summary, len(docs[MAIN].refs), written)
+    return Report(loaded, summary, len(docs[MAIN].refs), written, pings)
 
 
 def _write(
@@ -171,6 +177,7 @@ def _write(
 ) -> tuple[Scan, dict[str, Record], dict[str, Document], list[str]]:
     """Under the lock: merge into the state, plan, refuse what must not be touched, commit."""
     folder = settings.output
+    no_link(folder / WEBSUB)  # read after the commit: refused before anything is written
     # A run that died mid-commit may have left files that disagree: then trust no stored
     # content hash and derive everything from the facts. So does a regeneration.
     regenerate = regenerate or pending(folder)
@@ -185,6 +192,29 @@ def _write(
     written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last=MAIN)
     share_folders(folder, docs)
     return old, new, docs, written
+
+
+def _ping(settings: Settings, docs: dict[str, Document], written: list[str], send: bool) -> websub.Outcome | None:
+    """Tell the hubs about the feeds this run changed, and those still owed (websub.py). Pings
+    never change a file; without a hub, only an old memory of owed pings is dropped."""
+    if not settings.hub and not (settings.output / websub.NAME).exists():
+        return None
+    feeds = [rel for rel, doc in docs.items() if doc.hubs]
+    seconds = websub.bound(settings.imap.timeout)
+    return websub.notify(settings.output, settings.hub, settings.base_url, written, feeds, seconds, send)
+
+
+def ping(settings: Settings) -> websub.Outcome:
+    """``digest2feed ping``: send the pings still owed (``update --no-ping`` leaves them for after
+    publishing), for the feeds that are there, under the run's lock."""
+    folder = settings.output
+    try:
+        with locked(folder):
+            feeds = {rel for rels in websub.owed(folder).values() for rel in rels if (folder / rel).is_file()}
+            seconds = websub.bound(settings.imap.timeout)
+            return websub.notify(folder, settings.hub, settings.base_url, (), feeds, seconds)
+    except OSError as e:
+        raise Failed([Problem(str(e.filename or folder), f"cannot write: {e.strerror}")]) from None
 
 
 def _why_foreign(doc: Document) -> str:

@@ -26,8 +26,15 @@ def success_line(inputs: list[str], read: int, skipped: int, added: int, promote
     )
 
 
-def failure_line(inputs: list[str], problems: list[str]) -> str:
+def failure_line(inputs: list[str], problems: list[str], what: str = "update") -> str:
+    if what != "update":
+        return f"{what} failed: {' | '.join(problems)}"
     return f"update failed: {' | '.join(problems)}; inputs: {_names(inputs)}"
+
+
+def ping_line(text: str) -> str:
+    """A hub ping's outcome (``digest2feed ping``'s summary, or one hub that failed)."""
+    return f"ping: {text}"
 
 
 def _names(inputs: list[str]) -> str:

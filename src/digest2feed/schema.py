@@ -26,6 +26,7 @@ MAX_STATE_BYTES = 256 * 1024 * 1024  # the largest state file a run reads; none 
 LOCK = ".digest2feed.lock"
 PENDING = ".digest2feed.pending"  # present only while a run renames its files into place
 CHECKPOINT = ".digest2feed.imap.json"  # which IMAP messages the state holds
+WEBSUB = ".digest2feed.websub.json"  # the WebSub pings a hub has not confirmed yet
 TEMP_SUFFIX = ".d2f-tmp"  # a file being written beside its target
 BACKUP_SUFFIX = ".d2f-old"  # the old version of a replaced file, until the commit is whole
 

@@ -42,7 +42,12 @@ class ImapOptions:
     password_command: str | None = None
     token_command: str | None = None
     ca_file: str | None = None  # a PEM CA to trust instead of the system's store
-    timeout: float = 60.0  # seconds, for the connection, every answer, and a credential command
+    timeout: float | None = None  # seconds, for the connection, every answer, a credential command; None: the default
+
+    @property
+    def seconds(self) -> float:
+        """IMAP's timeout: the one set, else 60 s (hub pings default to less: websub.py)."""
+        return 60.0 if self.timeout is None else self.timeout
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class Settings:
     math: str = "tex"  # the feeds' content: TeX as text, or typeset as MathML (index.html always is)
     feeds: tuple[Feed, ...] = ()  # [[feeds]]: feeds of your own (filters.py)
     status_in_title: bool = True  # "Accepted: …", "Certified (Featured): …"
+    hub: tuple[str, ...] = ()  # WebSub hubs every feed names, pinged after a run changed it (websub.py)
 
 
 def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
@@ -79,12 +85,17 @@ def load(flags: dict[str, Any], config: Path | None = None) -> Settings:
         settings = _apply(settings, {k: v for k, v in values.items() if k in KNOWN}, str(path), problems)
         if problems:
             raise SettingsError(problems, known=settings)
+    hub_origin = str(path) if settings.hub else ""
     problems = []
     for name, value in flags.items():
         if value is not None:
             settings = _apply(settings, {name: value}, "--" + name.replace("_", "-"), problems)
     if problems:
         raise SettingsError(problems, usage=True, known=settings)
+    if settings.hub and not settings.base_url:  # a hub fetches each feed at its public address
+        hub_origin = "--hub" if flags.get("hub") else hub_origin
+        line = f"{hub_origin}: hub needs base_url (the address the hubs fetch the feeds from; set it or --base-url)"
+        raise SettingsError([line], usage=hub_origin == "--hub", known=settings)
     return settings
 
 
@@ -140,7 +151,7 @@ def _check(name: str, value: Any, origin: str) -> Any:
             raise bad("must be a non-empty string")
         return value.strip()
     if name == "base_url":
-        if not isinstance(value, str) or not value.startswith(("http://", "https://")) or " " in value:
+        if not _is_url(value):
             raise bad("must be an http:// or https:// URL")
         return value.rstrip("/") + "/"
     if name in ("output", "log_file"):
@@ -155,6 +166,13 @@ def _check(name: str, value: Any, origin: str) -> Any:
         return value
     if name == "inputs":
         return _inputs(value, origin)
+    if name == "hub":
+        hubs = [value] if isinstance(value, str) else value
+        if not isinstance(hubs, list | tuple) or not hubs or not all(_is_url(h) for h in hubs):
+            raise bad("must be an http:// or https:// URL, or a list of them")
+        if any("@" in h.split("/")[2] for h in hubs):  # not echoed: it would show the password
+            raise SettingsError([f"{origin}: hub must not hold a user or password (warnings name each hub)"])
+        return tuple(dict.fromkeys(hubs))
     if name == "imap":
         return _imap_table(value, origin)
     if name == "feeds":
@@ -173,6 +191,10 @@ def _check(name: str, value: Any, origin: str) -> Any:
     if name == "formats" and "atom" not in value:
         raise bad("must include atom: atom.xml is the state")
     return tuple(v for v in allowed if v in value)
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://")) and " " not in value
 
 
 def _inputs(value: Any, origin: str) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from digest2feed.render import content
 from digest2feed.render.stamp import xml_stamp
 from digest2feed.schema import (
     ABSTRACT,
+    ATOM_NS,
     DCTERMS_NS,
     FH_NS,
     GENERATOR,
@@ -82,6 +83,21 @@ class _EntryExt(BaseEntryExtension):
         return node
 
 
+class _RssHubs(BaseExtension):
+    """RSS: an ``atom:link rel="hub"`` per WebSub hub, right after feedgen's atom:link self."""
+
+    hubs: tuple[str, ...] = ()
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        channel = feed[0]
+        links = channel.findall(f"{{{ATOM_NS}}}link")
+        at = channel.index(links[-1]) + 1 if links else len(channel)
+        for i, hub in enumerate(self.hubs):
+            link = etree.Element(f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+            channel.insert(at + i, link)
+        return feed
+
+
 def _generator(doc: Document) -> FeedGenerator:
     fg = FeedGenerator()
     fg.title(doc.title)
@@ -107,6 +123,8 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     fg.author({"name": JOURNAL, "uri": JOURNAL_URL})
     if doc.self_url:
         fg.link(href=doc.self_url, rel="self", type="application/atom+xml")
+    for hub in doc.hubs:  # WebSub: the hubs to subscribe at, beside the self link they push
+        fg.link(href=hub, rel="hub")
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")
     fg.register_extension("d2f", _FeedExt, _EntryExt, rss=False)
     fg.d2f.doc = doc
@@ -130,6 +148,9 @@ def rss(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     if doc.self_url:  # channel <link> is the last link given: self first (NOTES.md, 3)
         fg.link(href=doc.self_url, rel="self", type="application/rss+xml")
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")
+    if doc.hubs:
+        fg.register_extension("d2f_hubs", _RssHubs, atom=False)
+        fg.d2f_hubs.hubs = doc.hubs
     for e in entries:
         fe = _entry(fg, e, doc)
         fe.link(href=e.url)

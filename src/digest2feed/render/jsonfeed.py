@@ -51,6 +51,8 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     }
     if doc.self_url:
         feed["feed_url"] = doc.self_url
+    if doc.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in doc.hubs]
     feed |= {
         "description": doc.subtitle,
         "language": "en",

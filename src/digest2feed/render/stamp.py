@@ -56,6 +56,8 @@ def fingerprint(doc: Document) -> str:
     )
     styles = (doc.status_titles, doc.math)
     head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, *styles))
+    if doc.hubs:
+        head += repr(("hubs", doc.hubs))
     lines = [head, *(r.digest for r in doc.refs)]
     if doc.memberships:
         lines += [doc.memberships, *(format(r.feeds, "x") for r in doc.refs)]

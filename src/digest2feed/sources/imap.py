@@ -92,9 +92,9 @@ def _read(url: ImapUrl, run: Run, secrets: list[Secret]) -> Iterator[Fetched | N
     opts = run.options
     try:
         secret = (
-            token(url.user, url.host, opts.token_command, opts.timeout)
+            token(url.user, url.host, opts.token_command, opts.seconds)
             if opts.auth == "xoauth2"
-            else password(url.user, url.host, opts.password_command, opts.timeout)
+            else password(url.user, url.host, opts.password_command, opts.seconds)
         )
     except CredentialError as e:
         raise _Failure(str(e)) from None
@@ -122,8 +122,8 @@ def _connect(url: ImapUrl, opts: ImapOptions):
 
     context = _context(opts)
     if url.scheme == "imaps":
-        return IMAPClient(url.host, url.port, ssl=True, ssl_context=context, timeout=opts.timeout)
-    client = IMAPClient(url.host, url.port, ssl=False, timeout=opts.timeout)
+        return IMAPClient(url.host, url.port, ssl=True, ssl_context=context, timeout=opts.seconds)
+    client = IMAPClient(url.host, url.port, ssl=False, timeout=opts.seconds)
     try:
         if not client.has_capability("STARTTLS"):
             raise _Failure(
@@ -280,7 +280,7 @@ def _explain(e: Exception, url: ImapUrl, opts: ImapOptions) -> str:
     if isinstance(e, socket.gaierror):
         return f"unknown host {url.host} (the name does not resolve)"
     if isinstance(e, TimeoutError | socket.timeout):
-        return f"{where} gave no answer within {opts.timeout:g} s (timeout in [imap])"
+        return f"{where} gave no answer within {opts.seconds:g} s (timeout in [imap])"
     if isinstance(e, ConnectionRefusedError):
         return f"connection to {where} refused (is it the IMAP port?)"
     if isinstance(e, IMAPClientAbortError | imaplib.IMAP4.abort | ConnectionError | EOFError):
