@@ -5,7 +5,7 @@ Implicit TLS with a certificate of the tests' throwaway CA (``dovecot.make_certs
 client only talks TLS. How it answers is set per run in ``Script``: whether it offers
 AUTHENTICATE PLAIN, whether it accepts the login (then it refuses the search instead, quoting
 everything, the login included), NO or BAD, and whether it also quotes each line cut short.
-Each line is quoted as received, percent-encoded (upper- and lower-case hex), and, for the
+Each line, newest first, is quoted as received, percent-encoded (upper- and lower-case hex), and, for the
 answer to an AUTHENTICATE challenge, base64-decoded (a line break in it becomes a space, as a
 server writing one reply line must). When a credential arrives it reads every process's
 argv from /proc, so a test can check that no command line held the secret at that moment.
@@ -65,7 +65,7 @@ class _Handler(socketserver.StreamRequestHandler):
         """Everything received so far, in every form this server quotes it."""
         cut = self.server.script.cut
         parts = []
-        for line in heard:
+        for line in reversed(heard):  # the newest first, as "you sent X; before that …"
             text = line.decode("utf-8", "replace")
             parts += [line, quote(text, safe="").encode(), _pct_lower(quote(text, safe="")).encode()]
             if cut:

@@ -276,7 +276,7 @@ def test_no_form_of_any_secret_leaves_a_run_against_a_server_that_echoes(echo, s
     with tempfile.TemporaryDirectory() as d:
         r, log, seen, _ = run(echo, Path(d), secret, auth, source, script)
     assert r.code == 1 and r.out == "" and r.err.count("\n") == 1, r
-    assert "Traceback" not in r.err
+    assert "Traceback" not in r.err and "unexpected failure" not in r.err  # every failure here has its own words
     argv = b"\0".join(seen.argvs).decode("utf-8", "replace")
     assert_no_trace(secret, auth, [r.out, r.err, log, argv])
     commands = rb"[A-Z]+\d+ (CAPABILITY|LOGIN|AUTHENTICATE|EXAMINE|UID SEARCH|LOGOUT)\b"
