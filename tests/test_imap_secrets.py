@@ -107,6 +107,70 @@ def assert_no_trace(secret: str, auth: str, texts: list[str]) -> None:
         assert not re.search(r"[A-Za-z0-9+/=%]<hidden>|<hidden>[A-Za-z0-9+/=%]", text), text
 
 
+# ---------------------------------------------------------------- the scrubber on its own
+
+PW = 'hun"ter\\2 Grüße/50%'  # quotes, a backslash, a space, non-ASCII, '/', '%'
+
+
+@pytest.mark.parametrize(
+    ("spelled", "how"),
+    [
+        (PW, "as is"),
+        ('hun\\"ter\\\\2 Grüße/50%', "IMAP-quoted (RFC 3501: \\ and \" escaped)"),
+        ("hun\\\\\"ter\\\\\\\\2 Grüße/50%", "IMAP-quoted, as a str repr shows it (the issue's case)"),
+        ("hun\\\\\"ter\\\\\\\\2 Gr\\xc3\\xbc\\xc3\\x9fe/50%", "IMAP-quoted, inside imaplib's bytes repr"),
+        ("hun\"ter\\\\2 Gr\\xc3\\xbc\\xc3\\x9fe/50%", "as is, inside a bytes repr (b'...')"),
+        ("hun%22ter%5C2%20Gr%C3%BC%C3%9Fe%2F50%25", "percent-encoded, upper-case hex"),
+        ("hun%22ter%5c2%20Gr%c3%bc%c3%9fe%2f50%25", "percent-encoded, lower-case hex"),
+        ("hun%22ter%5C2+Gr%C3%BC%C3%9Fe%2F50%25", "form-encoded (space as +)"),
+        (base64.b64encode(PW.encode()).decode(), "base64"),
+    ],
+)
+def test_the_scrubber_knows_every_spelling_and_hides_the_word_whole(spelled, how):
+    """Even in our own words (no decoding, no pieces): each spelling, worked out here by hand,
+    is hidden with the whole word around it; the words beside it stay."""
+    line = f"said (x{spelled}y) and more"
+    assert credentials.hide(line, [credentials.Secret(PW)]) == "said <hidden> and more", how
+
+
+def test_the_xoauth2_blob_is_hidden_whole_at_any_alignment():
+    token = "ya29.a0AfH6SMBx-token-of-the-issue"
+    for pad in range(3):
+        blob = base64.b64encode(f"{'x' * pad}user={USER}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+        shown = credentials.hide(f"BAD AUTHENTICATE {blob} refused", [credentials.Secret(token)])
+        assert shown == "BAD AUTHENTICATE <hidden> refused", (pad, shown)  # was …IHR<hidden>VAEB
+
+
+def test_a_reply_that_encodes_the_secret_its_own_way_is_decoded():
+    """A server's reply may spell the secret in ways no list foresees: every byte percent-encoded,
+    or a short secret (no base64 piece of its own) inside the server's own base64."""
+    short = credentials.Secret("s3cr:t!")
+    every = "".join(f"%{b:02X}" for b in b"s3cr:t!")
+    assert credentials.hide(f"NO you sent {every} ok", [short], heard=True) == "NO you sent <hidden> ok"
+    theirs = base64.b64encode(f"you sent \x00{USER}\x00s3cr:t!".encode()).decode()  # 29 bytes before it
+    assert credentials.hide(f"NO [{theirs}] ok", [short], heard=True) == "NO <hidden> ok"
+    assert credentials.hide(f"NO [{theirs}] ok", [short]) == f"NO [{theirs}] ok"  # our own words are not decoded
+
+
+def test_a_secret_cut_short_by_the_server_is_hidden_from_six_characters():
+    secret = credentials.Secret("Zq9#kXw!correct-horse")
+    assert credentials.hide("NO you sent Zq9#kX", [secret], heard=True) == "NO you sent <hidden>"
+    assert credentials.hide("NO you sent Zq9#k", [secret], heard=True) == "NO you sent Zq9#k"  # the stated limit
+    spaced = credentials.Secret("ab\r\ncd\tef gh")  # its line breaks became spaces in a one-line reply
+    assert credentials.hide("NO you sent x ab  cd ef gh y", [spaced], heard=True) == "NO you sent x <hidden> y"
+
+
+def test_the_reply_is_hidden_before_it_is_cut():
+    """The server's words are cut to 200 characters between words, after hiding: the secret never
+    shows cut short at the edge, wherever the edge falls."""
+    secret = credentials.Secret("Zq9#kXw!correct-horse")
+    for at in range(180, 215):
+        text = "w" * (at - 1) + " Zq9#kXw!correct-horse and the rest"
+        shown = imap._server_words(f"SEARCH failed: b'{text}'", [secret])
+        assert "Zq9" not in shown and shown.endswith((" …", "<hidden>")), shown
+        assert len(shown) <= 202
+
+
 # ---------------------------------------------------------------- a password in the URL
 
 
@@ -266,6 +330,7 @@ SECRET = st.text(
 @example(secret='hun"ter\\2-SECRET', auth="password", source="env", script=Script(plain=False, bad=True))
 @example(secret="ya29.token/with+plus==", auth="xoauth2", source="env", script=Script(bad=True, cut=40))
 @example(secret="Grüße\r\nInjected 1", auth="password", source="env", script=Script(accept=True))
+@example(secret="ab\r\ncd\r\nef gh-1", auth="password", source="env", script=Script())
 def test_no_form_of_any_secret_leaves_a_run_against_a_server_that_echoes(echo, secret, auth, source, script):
     """Any password or token, any answer of a server quoting everything back: the run fails with one
     line, and stdout, stderr, the log file and every process's argv while the credential was being
@@ -277,6 +342,7 @@ def test_no_form_of_any_secret_leaves_a_run_against_a_server_that_echoes(echo, s
         r, log, seen, _ = run(echo, Path(d), secret, auth, source, script)
     assert r.code == 1 and r.out == "" and r.err.count("\n") == 1, r
     assert "Traceback" not in r.err and "unexpected failure" not in r.err  # every failure here has its own words
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", r.err + log), r.err  # one line, whatever the server sent
     argv = b"\0".join(seen.argvs).decode("utf-8", "replace")
     assert_no_trace(secret, auth, [r.out, r.err, log, argv])
     commands = rb"[A-Z]+\d+ (CAPABILITY|LOGIN|AUTHENTICATE|EXAMINE|UID SEARCH|LOGOUT)\b"

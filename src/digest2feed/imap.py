@@ -21,7 +21,6 @@ unscrubbed.
 from __future__ import annotations
 
 import ast
-import base64
 import contextlib
 import difflib
 import logging
@@ -218,18 +217,16 @@ def _connect(url: ImapUrl, opts: ImapOptions):
 def _login(client, url: ImapUrl, opts: ImapOptions, secret: Secret, secrets: list[Secret]) -> None:
     """XOAUTH2; else AUTHENTICATE PLAIN (UTF-8, RFC 4616) when the server offers it, so any
     password logs in and none is ever quoted on the wire; else LOGIN, which carries only ASCII.
-    What is sent for the secret joins ``secrets``, so a server quoting it back is hidden too."""
+    A server quoting back what was sent (base64 blobs) is read by ``hide``, which decodes them."""
     from imapclient.exceptions import LoginError
 
     user, value = url.user, secret.reveal()
     try:
         if opts.auth == "xoauth2":
-            secrets.append(Secret(_b64(f"user={user}\x01auth=Bearer {value}\x01\x01")))
             client.oauth2_login(user, value)
         elif b"AUTH=PLAIN" in client.capabilities():
             if "\x00" in user + value:
                 raise _Failure("the user name or password holds a NUL character, which no IMAP login can carry")
-            secrets.append(Secret(_b64(f"\x00{user}\x00{value}")))
             client.plain_login(user, value)
         elif not _loginable(user) or not _loginable(value):
             raise _Failure(
@@ -244,10 +241,6 @@ def _login(client, url: ImapUrl, opts: ImapOptions, secret: Secret, secrets: lis
         what = "XOAUTH2 token" if opts.auth == "xoauth2" else "password"
         line = f"authentication refused for {user} ({what}; the server said: {said})"
         raise _Failure(f"{line}; {hint}" if hint else line) from None
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8", "surrogateescape")).decode()
 
 
 def _loginable(text: str) -> bool:
@@ -272,7 +265,8 @@ def _server_words(text: str, secrets: list[Secret]) -> str:
         said = said[:HEARD_CHARS].rsplit(None, 1)[0]  # the word the cut went through is dropped
     said = " ".join(_CONTROL.sub(" ", hide(said, secrets, heard=True)).split())
     if len(said) > SAID_CHARS:
-        said = said[: SAID_CHARS + 1].rsplit(" ", 1)[0] + " …"
+        head = said[: SAID_CHARS + 1]
+        said = (head.rsplit(" ", 1)[0] if " " in head else head[:SAID_CHARS]) + " …"
     return said or "no reason given"
 
 
