@@ -9,6 +9,10 @@ A secret is a ``Secret``: its ``repr`` and ``str`` never show the value, so it c
 leak through a log line, an f-string or a traceback's arguments. ``reveal()`` is
 called only where it is sent to the server. ``CredentialError`` messages are built
 here from fixed words, never from a command's output or a library's exception text.
+
+``hide`` is the scrubber every line with server text passes through: it knows each
+spelling of a secret (``Secret.forms``) and replaces the whole word holding one.
+``url_without_password`` cuts a URL that may hold ``user:password@`` after the user name.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ state files it was written beside) nor met before in this run. Every message fet
 is still told by its content, as in a mailbox.
 
 Every failure is one ``Note("error")`` line naming the URL (which never holds a
-secret) and ends the folder; no exception text that could echo a credential is shown
-unscrubbed.
+secret: one that may is refused, shown cut after the user name) and ends the folder. A
+line is built from fixed words and, at most, the server's reply with every spelling of
+the secret hidden (``credentials.hide``); an exception's own text is never shown.
 """
 
 from __future__ import annotations
