@@ -33,6 +33,10 @@ from urllib.parse import parse_qs, quote
 USER = "reader@example.org"  # needs percent-encoding in a URL
 PASSWORD = "correct horse battery staple"  # holds spaces
 TOKEN = "ya29.good-token-for-tests"  # the one token the introspection server accepts
+# A second account whose password LOGIN cannot carry: non-ASCII, and quotes, a backslash, '/', '%', '@'
+# (Dovecot's passwd-file takes any byte but ':' and a line break; its user names stay ASCII by default).
+WIDE_USER = "wide@example.org"
+WIDE_PASSWORD = 'Grüße "aus" K\\öln/50%@€ — пароль'
 
 CONF = """\
 base_dir = {root}/run
@@ -178,7 +182,9 @@ def start(dovecot: str, openssl: str, *, starttls: bool = True, name: str = "mai
     (root / "mail").mkdir()
     shutil.chown(root / "mail", "mail", "mail")
     ca, cert, key = make_certs(root, openssl)
-    (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+    (root / "passwd").write_text(
+        f"{USER}:{{PLAIN}}{PASSWORD}::::::\n{WIDE_USER}:{{PLAIN}}{WIDE_PASSWORD}::::::\n", encoding="utf-8"
+    )
     http = ThreadingHTTPServer(("127.0.0.1", 0), _Introspection)
     tokens: list[str] = []
     http.tokens_seen = tokens  # type: ignore[attr-defined]
@@ -217,19 +223,19 @@ def start(dovecot: str, openssl: str, *, starttls: bool = True, name: str = "mai
     return server
 
 
-def client(server: Dovecot):
+def client(server: Dovecot, user: str = USER, password: str = PASSWORD):
     """An IMAPClient logged in over implicit TLS, for putting messages on the server."""
     from imapclient import IMAPClient
 
     ctx = ssl.create_default_context(cafile=str(server.ca))
     c = IMAPClient("127.0.0.1", port=server.imaps_port, ssl=True, ssl_context=ctx, timeout=30)
-    c.login(USER, PASSWORD)
+    c.plain_login(user, password)  # UTF-8, so the second account's password goes too
     return c
 
 
-def append(server: Dovecot, folder: str, messages: list[bytes]) -> None:
+def append(server: Dovecot, folder: str, messages: list[bytes], user: str = USER, password: str = PASSWORD) -> None:
     """Put messages in a folder (created if missing) with IMAP APPEND, as delivery would."""
-    with client(server) as c:
+    with client(server, user, password) as c:
         if not c.folder_exists(folder):
             c.create_folder(folder)
         for data in messages:

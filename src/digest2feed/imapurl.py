@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 SCHEMES = {"imaps": 993, "imap": 143}
+HIDDEN = "<hidden>"  # what stands where a secret was
 
 
 def is_imap(name: str) -> bool:
@@ -21,7 +22,11 @@ def is_imap(name: str) -> bool:
 
 
 class UrlError(ValueError):
-    """A malformed IMAP URL; the message never repeats a password found in it."""
+    """A malformed IMAP URL: ``name`` is the URL as it may be shown (never with a password), ``why`` the reason."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"{name}: {why}")
+        self.name, self.why = name, why
 
 
 @dataclass(frozen=True)
@@ -41,37 +46,64 @@ class ImapUrl:
 
 
 def parse_url(text: str) -> ImapUrl:
-    """RFC 5092's imap URL, as far as an input needs: user, host, port and one folder."""
+    """RFC 5092's imap URL, as far as an input needs: user, host, port and one folder.
+
+    A URL that may hold ``user:password@`` is refused first, before anything else could
+    repeat it, and shown cut after the user name (``url_without_password``)."""
+    if (shown := url_without_password(text)) != text:
+        raise UrlError(
+            shown,
+            "a password in the URL is refused; put it in DIGEST2FEED_IMAP_PASSWORD, password_command in [imap], "
+            "or ~/.netrc",
+        )
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError:
-        raise UrlError(f"{without_password(text)}: not an IMAP URL (a bad port or host)") from None
+        raise UrlError(text, "not an IMAP URL (a bad port or host)") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        raise UrlError(f"{text}: not an IMAP URL (imaps://USER@HOST/FOLDER or imap://…)")
-    if parts.password is not None:
-        raise UrlError(
-            f"{without_password(text)}: a password in the URL is refused; put it in "
-            "DIGEST2FEED_IMAP_PASSWORD, password_command in [imap], or ~/.netrc"
-        )
+        raise UrlError(text, "not an IMAP URL (imaps://USER@HOST/FOLDER or imap://…)")
     if parts.query or parts.fragment or "?" in text or "#" in text:
-        raise UrlError(f"{text}: percent-encode '?' and '#' in a folder name (%3F, %23)")
+        raise UrlError(text, "percent-encode '?' and '#' in a folder name (%3F, %23)")
     user, host = parts.username, parts.hostname
     if not user:
-        raise UrlError(f"{text}: names no user (imaps://USER@HOST/FOLDER; '@' in a user name is %40)")
+        raise UrlError(text, "names no user (imaps://USER@HOST/FOLDER; '@' in a user name is %40)")
     if ";" in user:
-        raise UrlError(f"{text}: ';AUTH=' is not read from the URL; set auth in [imap]")
+        raise UrlError(text, "';AUTH=' is not read from the URL; set auth in [imap]")
     if not host:
-        raise UrlError(f"{text}: names no host")
+        raise UrlError(text, "names no host")
     path = parts.path[1:]
     if ";" in path:
-        raise UrlError(f"{text}: percent-encode ';' in a folder name (%3B)")
-    folder = unquote(path, errors="strict") if path else ""
+        raise UrlError(text, "percent-encode ';' in a folder name (%3B)")
+    try:
+        folder = unquote(path, errors="strict") if path else ""
+    except UnicodeDecodeError:
+        raise UrlError(text, "the folder name is not UTF-8 once percent-decoded") from None
     if not folder.strip("/"):
-        raise UrlError(f"{text}: names no folder (…/INBOX for the inbox)")
+        raise UrlError(text, "names no folder (…/INBOX for the inbox)")
     return ImapUrl(scheme, unquote(user), host, port or SCHEMES[scheme], folder, text)
 
 
-def without_password(text: str) -> str:
-    return re.sub(r"^([a-zA-Z]+://[^:/@]*):[^@/]*@", r"\1@", text)
+_URL = re.compile(r"([a-z][a-z0-9+.-]*://)(.*)", re.I | re.S)
+_HOST_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]@]*)(:[0-9]*)?")
+
+
+def url_without_password(text: str) -> str:
+    """A URL that may hold ``user:password@`` cut just after the user name, else as it is.
+
+    A password may hold any character ('/', '@', '%', ':', spaces), so where it ends cannot be
+    told and nothing after the user name is kept. It may follow the first ':' after ``//`` when
+    an '@' comes later: before any '@' (``user:pw@``), or after one but where no host and port
+    can stand (a user name written with a bare '@': ``me@x.org:pw@host``)."""
+    m = _URL.match(text)
+    if not m:
+        return text
+    head, rest = m.groups()
+    colon = rest.find(":")
+    if colon < 0 or "@" not in rest[colon:]:
+        return text
+    at = rest.find("@")
+    if at < colon and _HOST_PORT.fullmatch(re.split(r"[/?#]", rest[at + 1 :], maxsplit=1)[0]):
+        return text  # user@host:port/… or user@host/fold:er@…
+    return f"{head}{rest[:colon]}:{HIDDEN}"

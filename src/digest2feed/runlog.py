@@ -12,8 +12,11 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-# A password in a URL's user part (imaps://me:secret@host/) is never written, wherever it appears.
-USERINFO_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/@:\s]*):[^/@\s]*@", re.I)
+from digest2feed.imapurl import url_without_password
+
+# A password in a URL's user part (imaps://me:secret@host/) is never written, wherever it appears:
+# each URL is cut after its user name when a password may follow it (whatever the password holds).
+URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://\S*", re.I)
 # Only the owner reads it: it names mail folders and paths; nobody else needs it.
 LOG_MODE = 0o600
 
@@ -38,14 +41,14 @@ def ping_line(text: str) -> str:
 
 
 def _names(inputs: list[str]) -> str:
-    return " ".join(inputs) if inputs else "(none: regenerated from the state)"
+    return " ".join(url_without_password(i) for i in inputs) if inputs else "(none: regenerated from the state)"
 
 
 def append(path: Path, line: str, now: datetime | None = None) -> None:
     """Append ``line`` with a local time stamp (with its UTC offset). One write of one line,
     opened with O_APPEND, so lines of runs at the same moment never interleave."""
     stamp = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
-    line = USERINFO_RE.sub(r"\1:***@", " ".join(line.split()))  # one line, whatever a message held
+    line = URL_RE.sub(lambda m: url_without_password(m.group()), " ".join(line.split()))  # one line
     text = f"{stamp} {line}\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, LOG_MODE)
     try:

@@ -14,32 +14,42 @@ state files it was written beside) nor met before in this run. Every message fet
 is still told by its content, as in a mailbox.
 
 Every failure is one ``Note("error")`` line naming the URL (which never holds a
-secret) and ends the folder; no exception text that could echo a credential is shown
-unscrubbed.
+secret: one that may is refused, shown cut after the user name) and ends the folder. A
+line is built from fixed words and, at most, the server's reply with every spelling of
+the secret hidden (``credentials.hide``); an exception's own text is never shown.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import difflib
+import logging
 import re
 import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from digest2feed.imapurl import ImapUrl, UrlError, parse_url, without_password
+from digest2feed.imapurl import ImapUrl, UrlError, parse_url
 from digest2feed.model import Problem
 from digest2feed.settings import ImapOptions
 from digest2feed.sources.checkpoint import Marks
-from digest2feed.sources.credentials import CredentialError, Secret, password, token
+from digest2feed.sources.credentials import CredentialError, Secret, hide, password, token
 from digest2feed.sources.items import MAX_TEXT, Note
 
+# imapclient logs warnings that quote a server's reply, which may echo a credential. With no handler
+# of its own, Python's last-resort handler would print them on stderr; this one keeps them there.
+logging.getLogger("imapclient").addHandler(logging.NullHandler())
 # Every message found is still told by its content; the search only spares fetching the
 # rest. Google Groups' own wrappers ("Digest for …", "Abridged summary of …") hold digests too.
 SEARCH = ["OR", "SUBJECT", "TMLR digest", "OR", "SUBJECT", "Digest for", "SUBJECT", "Abridged summary of"]
 BATCH_BYTES = 4 * 1024 * 1024  # bodies fetched per command, so memory holds a few messages at a time
 BATCH_COUNT = 100
+HEARD_CHARS = 4000  # of a server's reply, looked through for secrets; of those, at most SAID_CHARS are shown
+SAID_CHARS = 200
+_BYTES_REPR = re.compile(r"(?<!\w)b'(?:[^'\\\n]|\\.)*'" + r'|(?<!\w)b"(?:[^"\\\n]|\\.)*"')  # in imaplib's errors
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 HEADS_PER_COMMAND = 500
 HINTS = (  # (host suffixes, what the big providers need when a login is refused)
     (("gmail.com", "googlemail.com"), 'Gmail needs an app password (2-step verification on), or auth = "xoauth2"'),
@@ -77,15 +87,15 @@ def read_folder(text: str, run: Run) -> Iterator[Fetched | Note]:
     try:
         url = parse_url(text)
     except UrlError as e:
-        yield Note("error", Problem(without_password(text), str(e).split(": ", 1)[1]))
+        yield Note("error", Problem(e.name, e.why))
         return
     secrets: list[Secret] = []
     try:
         yield from _read(url, run, secrets)
     except _Failure as e:
-        yield Note("error", Problem(url.shown, _scrub(str(e), secrets)))
-    except Exception as e:  # anything else still ends as one line, scrubbed, never a traceback
-        yield Note("error", Problem(url.shown, _scrub(_explain(e, url, run.options), secrets)))
+        yield Note("error", Problem(url.shown, hide(str(e), secrets)))
+    except Exception as e:  # anything else still ends as one line, from fixed words, never a traceback
+        yield Note("error", Problem(url.shown, hide(_explain(e, url, run.options, secrets), secrets)))
 
 
 def _read(url: ImapUrl, run: Run, secrets: list[Secret]) -> Iterator[Fetched | Note]:
@@ -101,8 +111,8 @@ def _read(url: ImapUrl, run: Run, secrets: list[Secret]) -> Iterator[Fetched | N
     secrets.append(secret)
     client = _connect(url, opts)
     try:
-        _login(client, url, opts, secret)
-        yield from _fetch(client, url, run)
+        _login(client, url, opts, secret, secrets)
+        yield from _fetch(client, url, run, secrets)
         client.logout()
     finally:
         _close(client)
@@ -137,20 +147,39 @@ def _connect(url: ImapUrl, opts: ImapOptions):
     return client
 
 
-def _login(client, url: ImapUrl, opts: ImapOptions, secret: Secret) -> None:
+def _login(client, url: ImapUrl, opts: ImapOptions, secret: Secret, secrets: list[Secret]) -> None:
+    """XOAUTH2; else AUTHENTICATE PLAIN (UTF-8, RFC 4616) when the server offers it, so any
+    password logs in and none is ever quoted on the wire; else LOGIN, which carries only ASCII.
+    A server quoting back what was sent (base64 blobs) is read by ``hide``, which decodes them."""
     from imapclient.exceptions import LoginError
 
+    user, value = url.user, secret.reveal()
     try:
         if opts.auth == "xoauth2":
-            client.oauth2_login(url.user, secret.reveal())
+            client.oauth2_login(user, value)
+        elif b"AUTH=PLAIN" in client.capabilities():
+            if "\x00" in user + value:
+                raise _Failure("the user name or password holds a NUL character, which no IMAP login can carry")
+            client.plain_login(user, value)
+        elif not _loginable(user) or not _loginable(value):
+            raise _Failure(
+                "the server offers no AUTHENTICATE PLAIN, and LOGIN carries only printable ASCII: the user name "
+                "or password holds other characters (non-ASCII, a line break or a control character)"
+            )
         else:
-            client.login(url.user, secret.reveal())
+            client.login(user, value)
     except LoginError as e:
-        said = _server_words(str(e))
+        said = _server_words(str(e), secrets)
         hint = login_hint(url.host)
         what = "XOAUTH2 token" if opts.auth == "xoauth2" else "password"
-        line = f"authentication refused for {url.user} ({what}; the server said: {said})"
+        line = f"authentication refused for {user} ({what}; the server said: {said})"
         raise _Failure(f"{line}; {hint}" if hint else line) from None
+
+
+def _loginable(text: str) -> bool:
+    """What LOGIN's quoted string can carry: printable ASCII (imaplib sends str as ASCII and would
+    let a line break end the command early)."""
+    return all(" " <= c <= "~" for c in text)
 
 
 def login_hint(host: str) -> str | None:
@@ -159,20 +188,35 @@ def login_hint(host: str) -> str | None:
     return next((hint for hosts, hint in HINTS if any(host == h or host.endswith("." + h) for h in hosts)), None)
 
 
-def _server_words(text: str) -> str:
-    """The server's reason, one short line (imaplib wraps it in a bytes repr)."""
-    m = re.search(r"b'(.*)'", text) or re.search(r'b"(.*)"', text)
-    said = (m.group(1) if m else text).replace("\\r", " ").replace("\\n", " ")
-    return " ".join(said.split())[:200] or "no reason given"
+def _server_words(text: str, secrets: list[Secret]) -> str:
+    """The server's reason, one short line with no part of a secret in it. imaplib shows a reply
+    as a bytes repr: it is read back to the bytes first, so the secret is looked for as the
+    server wrote it. Hidden before it is cut, and cut only between words."""
+    found = _BYTES_REPR.findall(text)
+    said = " ".join(_unrepr(r) for r in found) if found else text
+    if len(said) > HEARD_CHARS:
+        said = said[:HEARD_CHARS].rsplit(None, 1)[0]  # the word the cut went through is dropped
+    said = " ".join(_CONTROL.sub(" ", hide(said, secrets, heard=True)).split())
+    if len(said) > SAID_CHARS:
+        head = said[: SAID_CHARS + 1]
+        said = (head.rsplit(" ", 1)[0] if " " in head else head[:SAID_CHARS]) + " …"
+    return said or "no reason given"
 
 
-def _fetch(client, url: ImapUrl, run: Run) -> Iterator[Fetched | Note]:
+def _unrepr(literal: str) -> str:
+    try:
+        return ast.literal_eval(literal).decode("utf-8", "replace")
+    except (ValueError, SyntaxError):
+        return literal[2:-1]
+
+
+def _fetch(client, url: ImapUrl, run: Run, secrets: list[Secret]) -> Iterator[Fetched | Note]:
     from imapclient.exceptions import IMAPClientError
 
     try:
         status = client.select_folder(url.folder, readonly=True)  # EXAMINE
     except IMAPClientError:
-        raise _Failure(_not_found(client, url.folder)) from None
+        raise _Failure(_not_found(client, url.folder, secrets)) from None
     uidvalidity = int(status[b"UIDVALIDITY"])
     exists = int(status.get(b"EXISTS", 0))
     found = sorted(client.search(SEARCH)) if exists else []
@@ -193,10 +237,8 @@ def _fetch(client, url: ImapUrl, run: Run) -> Iterator[Fetched | Note]:
             continue
         size = int(head[b"RFC822.SIZE"])
         if size > MAX_TEXT:  # one message, never the folder; not fetched again by later runs
-            yield Note(
-                "warning",
-                Problem(f"{label} {uid}", f"is {size} bytes, over the {MAX_TEXT}-byte limit for one message; skipped"),
-            )
+            why = f"is {size} bytes, over the {MAX_TEXT}-byte limit for one message; skipped"
+            yield Note("warning", Problem(f"{label} {uid}", why))
             duplicates.append(uid)
             continue
         mid = _message_id(head.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b""))
@@ -251,18 +293,20 @@ def _batches(wanted: list[tuple[int, int]]) -> Iterator[list[int]]:
         yield batch
 
 
-def _not_found(client, folder: str) -> str:
+def _not_found(client, folder: str, secrets: list[Secret]) -> str:
     try:
         names = [name for flags, _, name in client.list_folders() if b"\\Noselect" not in flags]
     except Exception:
         names = []
-    close = difflib.get_close_matches(folder, names, n=3, cutoff=0.0)
-    have = ", ".join(repr(n) for n in close) if close else "no folder at all"
+    close = difflib.get_close_matches(folder, [str(n) for n in names], n=3, cutoff=0.0)
+    have = ", ".join(repr(hide(n, secrets, heard=True)) for n in close) if close else "no folder at all"
     return f"folder {folder!r} not found (or not selectable); the closest the server has: {have}"
 
 
-def _explain(e: Exception, url: ImapUrl, opts: ImapOptions) -> str:
-    """One line for whatever went wrong talking to the server, built from fixed words."""
+def _explain(e: Exception, url: ImapUrl, opts: ImapOptions, secrets: list[Secret]) -> str:
+    """One line for whatever went wrong talking to the server, built from fixed words: an
+    exception's own text is never shown (a UnicodeEncodeError names a character of the
+    password and its position), only the server's reply, with the secret hidden."""
     import imaplib
 
     from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
@@ -288,15 +332,8 @@ def _explain(e: Exception, url: ImapUrl, opts: ImapOptions) -> str:
     if isinstance(e, OSError):
         return f"cannot talk to {where} ({e.strerror or type(e).__name__})"
     if isinstance(e, IMAPClientError | imaplib.IMAP4.error):
-        return f"the server refused a command ({_server_words(str(e))})"
-    return f"unexpected failure ({type(e).__name__}: {e})"
-
-
-def _scrub(line: str, secrets: list[Secret]) -> str:
-    for s in secrets:
-        for form in s.forms():
-            line = line.replace(form, "<hidden>")
-    return line
+        return f"the server refused a command ({_server_words(str(e), secrets)})"
+    return f"unexpected failure ({type(e).__name__}; its message is not shown, as it could quote a credential)"
 
 
 def _close(client) -> None:
