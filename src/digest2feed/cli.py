@@ -37,7 +37,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"digest2feed {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
+    _update_parser(sub)
+    pa = sub.add_parser("parse", help="show what the parser finds in digests")
+    pa.add_argument("inputs", nargs="+", metavar="INPUT")
+    pa.add_argument("-c", "--config", metavar="CONFIG", type=Path, help="settings file, for [imap] (IMAP inputs)")
+    pa.add_argument("--json", action="store_true", help="print one JSON document")
 
+    fe = sub.add_parser("feeds", help="list every feed with its entry count and newest titles (reads only the state)")
+    _folder_flags(fe)
+    fe.add_argument("--json", action="store_true", help="print one JSON document")
+    pi = sub.add_parser(
+        "ping",
+        help="tell the WebSub hubs about the feeds still owed a ping (after `update --no-ping` and publishing)",
+    )
+    _folder_flags(pi)
+    pi.add_argument("--base-url", metavar="URL", help="where the output folder is served, for self links")
+    _hub_flags(pi)
+    _loudness(pi)
+    for command in sub.choices.values():  # a usage error shows the usage of the command it is about
+        command.set_defaults(usage_error=command.error)
+    return p
+
+
+def _update_parser(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser(
         "update",
         help="merge digests into the feeds in the output folder (the cron job)",
@@ -59,10 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         help="read no input (not even the inputs setting): regenerate every output from the state "
         "(refused, exit 1, when DIR holds no atom.xml yet)",
     )
-    up.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
-    up.add_argument(
-        "-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)"
-    )
+    _folder_flags(up)
     up.add_argument("--base-url", metavar="URL", help="where the output folder is served, for self links")
     up.add_argument("--max-entries", metavar="N", help="entries in each subscription feed (default: 500)")
     _hub_flags(up)
@@ -73,31 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _loudness(up)
 
-    pa = sub.add_parser("parse", help="show what the parser finds in digests")
-    pa.add_argument("inputs", nargs="+", metavar="INPUT")
-    pa.add_argument("-c", "--config", metavar="CONFIG", type=Path, help="settings file, for [imap] (IMAP inputs)")
-    pa.add_argument("--json", action="store_true", help="print one JSON document")
 
-    fe = sub.add_parser("feeds", help="list every feed with its entry count and newest titles (reads only the state)")
-    fe.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
-    fe.add_argument(
+def _folder_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
+    p.add_argument(
         "-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)"
     )
-    fe.add_argument("--json", action="store_true", help="print one JSON document")
-    pi = sub.add_parser(
-        "ping",
-        help="tell the WebSub hubs about the feeds still owed a ping (after `update --no-ping` and publishing)",
-    )
-    pi.add_argument("-o", "--output", metavar="DIR", help="output folder (default: output/)")
-    pi.add_argument(
-        "-c", "--config", metavar="CONFIG", type=Path, help="settings file (default: ./digest2feed.toml if present)"
-    )
-    pi.add_argument("--base-url", metavar="URL", help="where the output folder is served, for self links")
-    _hub_flags(pi)
-    _loudness(pi)
-    for command in sub.choices.values():  # a usage error shows the usage of the command it is about
-        command.set_defaults(usage_error=command.error)
-    return p
 
 
 def _hub_flags(p: argparse.ArgumentParser) -> None:

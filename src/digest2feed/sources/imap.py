@@ -226,28 +226,10 @@ def _fetch(client, url: ImapUrl, run: Run, secrets: list[Secret]) -> Iterator[Fe
         yield Note("skipped", Problem(f"{label} {uid}", "is not a TMLR digest (by its Subject); not fetched"))
     done = run.marks.done(url.key, uidvalidity) if run.marks else set()
     todo = [uid for uid in found if uid not in done]
-    heads: dict = {}
-    for i in range(0, len(todo), HEADS_PER_COMMAND):  # IMAPClient lists every UID: keep command lines short
-        heads |= client.fetch(todo[i : i + HEADS_PER_COMMAND], ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
-    wanted: list[tuple[int, int]] = []
-    duplicates: list[int] = []
-    for uid in todo:
-        head = heads.get(uid)
-        if head is None:  # expunged by another client meanwhile
-            continue
-        size = int(head[b"RFC822.SIZE"])
-        if size > MAX_TEXT:  # one message, never the folder; not fetched again by later runs
-            why = f"is {size} bytes, over the {MAX_TEXT}-byte limit for one message; skipped"
-            yield Note("warning", Problem(f"{label} {uid}", why))
-            duplicates.append(uid)
-            continue
-        mid = _message_id(head.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b""))
-        if mid and mid in run.message_ids:
-            duplicates.append(uid)
-            continue
-        if mid:
-            run.message_ids.add(mid)
-        wanted.append((uid, size))
+    wanted, duplicates, refused = _wanted(client, todo, run)
+    for uid, size in refused:  # one message, never the folder; not fetched again by later runs
+        why = f"is {size} bytes, over the {MAX_TEXT}-byte limit for one message; skipped"
+        yield Note("warning", Problem(f"{label} {uid}", why))
     fetched: list[int] = []
     for batch in _batches(wanted):
         bodies = client.fetch(batch, ["BODY.PEEK[]"])
@@ -261,7 +243,7 @@ def _fetch(client, url: ImapUrl, run: Run, secrets: list[Secret]) -> Iterator[Fe
     if run.marks is not None:  # the same folder named twice: both readings count
         before = run.taken.get(url.key, (uidvalidity, set()))
         earlier = before[1] if before[0] == uidvalidity else set()
-        run.taken[url.key] = (uidvalidity, earlier | set(fetched) | set(duplicates))
+        run.taken[url.key] = (uidvalidity, earlier | set(fetched) | set(duplicates) | {uid for uid, _ in refused})
     merged = len(found) - len(todo)
     run.already[url.shown] = merged
     yield Note(
@@ -273,6 +255,31 @@ def _fetch(client, url: ImapUrl, run: Run, secrets: list[Secret]) -> Iterator[Fe
             f"{len(duplicates)} duplicates)",
         ),
     )
+
+
+def _wanted(client, todo: list[int], run: Run) -> tuple[list[tuple[int, int]], list[int], list[tuple[int, int]]]:
+    """Of the digests not merged yet: (UID, size) of those to fetch, the UIDs met before in this
+    run (by Message-ID), and (UID, size) of those over the per-message limit."""
+    heads: dict = {}
+    for i in range(0, len(todo), HEADS_PER_COMMAND):  # IMAPClient lists every UID: keep command lines short
+        heads |= client.fetch(todo[i : i + HEADS_PER_COMMAND], ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+    wanted: list[tuple[int, int]] = []
+    duplicates: list[int] = []
+    refused: list[tuple[int, int]] = []
+    for uid in todo:
+        head = heads.get(uid)
+        if head is None:  # expunged by another client meanwhile
+            continue
+        size = int(head[b"RFC822.SIZE"])
+        mid = _message_id(head.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b""))
+        if size > MAX_TEXT:
+            refused.append((uid, size))
+        elif mid and mid in run.message_ids:
+            duplicates.append(uid)
+        else:
+            run.message_ids.update([mid] if mid else [])
+            wanted.append((uid, size))
+    return wanted, duplicates, refused
 
 
 def _message_id(header: bytes) -> str | None:
