@@ -154,7 +154,7 @@ def _helper(folder: Path, names: list[str]) -> Helper | None:
     if names and (folder / "atom.xml").exists():
         return None
     from digest2feed.helper import Helper
-    from digest2feed.render import feeds, jsonfeed, opml, page  # noqa: F401 (imported once, for both)
+    from digest2feed.render import feeds, jsonfeed, opml, page, papers  # noqa: F401 (imported once, for both)
 
     return Helper.start(render)
 
@@ -335,9 +335,12 @@ def _spliced(
 
 
 def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
-    from digest2feed.render import feeds, jsonfeed, opml, page
+    from digest2feed.render import feeds, jsonfeed, opml, page, papers
 
-    renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render}
+    renderer = {
+        "atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render,
+        "bib": papers.render,
+    }  # fmt: skip
     return renderer[doc.format](doc, entries, stamp)
 
 

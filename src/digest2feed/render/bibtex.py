@@ -135,3 +135,29 @@ def _accented(cluster: str) -> str:
             inner = f"\\{accent}{{{inner}}}" if accent.isalpha() else f"\\{accent}{inner}"
         return "{" + inner + "}"
     return unicodedata.normalize("NFC", cluster)
+
+
+BLOCK_KEY = re.compile(rb"^@article\{\n([^,\n]*),\n(?:[^\n]*\n)*?url=\{https://openreview\.net/forum\?id=([^}\n]*)\},\n", re.M)
+
+
+def unique_keys(data: bytes) -> bytes:
+    """The entries of a .bib file with every key unique: where papers share OpenReview's key, the
+    one announced first (the last in the file, newest first) keeps it, and each other adds its
+    forum id (``satija2023group-JkIH4MeOc3``). Keys are derived again from OpenReview's, which
+    has no hyphen, so the result depends only on the entries and their order: a file spliced
+    from an older one gets the bytes of one rendered whole."""
+    found = list(BLOCK_KEY.finditer(data))
+    seen: set[bytes] = set()
+    wanted: list[bytes] = []
+    for m in reversed(found):
+        base = m[1].split(b"-", 1)[0]
+        wanted.append(base if base not in seen else base + b"-" + m[2])
+        seen.add(base)
+    wanted.reverse()
+    if all(m[1] == k for m, k in zip(found, wanted, strict=True)):
+        return data
+    out, at = [], 0
+    for m, k in zip(found, wanted, strict=True):
+        out += [data[at : m.start(1)], k]
+        at = m.end(1)
+    return b"".join([*out, data[at:]])

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from html import escape
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedEntry, FeedGenerator
 from lxml import etree
 
 from digest2feed.layout import Document
-from digest2feed.model import Entry
-from digest2feed.render import content
+from digest2feed.model import Entry, Rung
+from digest2feed.render import bibtex, content
 from digest2feed.render.stamp import xml_stamp
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -25,7 +26,9 @@ ABSTRACT = f"{{{DCTERMS_NS}}}abstract"
 PROVENANCE = f"{{{DCTERMS_NS}}}provenance"
 PLAIN_TITLE = f"{{{DCTERMS_NS}}}alternative"  # state files: the title as announced, when <title> says the status
 FH_NS = "http://purl.org/syndication/history/1.0"
-JOURNAL = "Transactions on Machine Learning Research"
+DC_NS = "http://purl.org/dc/elements/1.1/"  # what reference managers read (README: Reference managers)
+JOURNAL = bibtex.JOURNAL
+ISSN_URN = f"urn:ISSN:{bibtex.ISSN}"  # RFC 3044; Zotero finds the ISSN in any dc:identifier
 GENERATOR_URI = "https://github.com/digest2feed/digest2feed"
 
 
@@ -35,7 +38,7 @@ class _FeedExt(BaseExtension):
     doc: Document | None = None
 
     def extend_ns(self) -> dict[str, str]:
-        return {"fh": FH_NS, "dcterms": DCTERMS_NS}
+        return {"fh": FH_NS, "dcterms": DCTERMS_NS, "dc": DC_NS}
 
     def extend_atom(self, feed: etree._Element) -> etree._Element:
         assert self.doc is not None
@@ -45,6 +48,17 @@ class _FeedExt(BaseExtension):
         if self.doc.archive:
             etree.SubElement(feed, f"{{{FH_NS}}}archive")
         return feed
+
+
+def library(e: Entry, status_titles: bool) -> list[tuple[str, str]]:
+    """The Dublin Core elements (name, text) that reference managers read and feed readers
+    ignore: the exact title where the shown one says the status (Zotero takes ``dc:title``
+    over the title), and for a paper in the journal its name and ISSN. PRISM would name these
+    better, but the W3C validator warns about its namespace."""
+    out = [("title", e.title)] if content.shown_title(e, status_titles) != e.title else []
+    if e.rung >= Rung.ACCEPTED:
+        out += [("source", JOURNAL), ("identifier", ISSN_URN)]
+    return out
 
 
 class _EntryExt(BaseEntryExtension):
@@ -69,6 +83,9 @@ class _EntryExt(BaseEntryExtension):
         node.insert(3, node[-1])
         etree.SubElement(node, "link", href=e.url, rel="alternate", type="text/html")
         etree.SubElement(node, "link", href=e.pdf_url, rel="related", type="application/pdf", title="PDF")
+        etree.SubElement(node, "link", href=e.pdf_url, rel="enclosure", type="application/pdf", title="PDF")
+        for name, text in library(e, self.status_titles):
+            etree.SubElement(node, f"{{{DC_NS}}}{name}").text = text
         if not self.state:
             return node
         if self.status_titles and content.shown_title(e) != e.title:
@@ -114,7 +131,8 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         if e.authors:  # one call: feedgen re-checks every author given so far on each
             fe.author([{"name": name} for name in e.authors])
         fe.category([{"term": term} for term in e.categories])
-        fe.summary(content.summary(e))
+        if abstract := content.summary(e):
+            fe.summary(abstract)
         fe.content(content.html(e, doc.math), type="html")
         fe.d2f.entry = e
         fe.d2f.state = doc.state
@@ -132,8 +150,14 @@ def rss(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     for e in entries:
         fe = _entry(fg, e, doc)
         fe.link(href=e.url)
+        fe.link(href=e.pdf_url, rel="enclosure", type="application/pdf", length="0")  # 0: size unknown
         if e.authors:
             fe.dc.dc_creator(", ".join(e.authors))
+        if abstract := content.summary(e):
+            # Zotero takes dc:description over description as the abstract; like description it is HTML.
+            fe.dc.dc_description(escape(abstract, quote=False))
+        for name, text in library(e, doc.status_titles):
+            getattr(fe.dc, f"dc_{name}")(text)
         for term in e.categories:
             fe.category(term=term)
         fe.content(content.html(e, doc.math))  # alone, it becomes <description>, escaped

@@ -13,7 +13,9 @@ is everything when a run regenerates.
 
 In Atom and RSS, an entry is the text from its ``<entry>``/``<item>`` line to the next
 (every ``<`` inside an entry's text is escaped, so the markers cannot occur there);
-in JSON Feed, a line of the ``items`` array (compact JSON holds no raw line break).
+in JSON Feed, a line of the ``items`` array (compact JSON holds no raw line break); in
+papers.bib, the text from an ``@article{`` line to the next (values hold no line break), and
+the keys are made unique again over the whole file once it is assembled.
 """
 
 from __future__ import annotations
@@ -23,18 +25,24 @@ import re
 from pathlib import Path
 
 from digest2feed.layout import Document
+from digest2feed.render.bibtex import unique_keys
 
 BLOCKS = "digest2feed-blocks"
 TAIL = 64 * 1024  # holds the digests of 2,500 entries
-OPEN = {"atom": b"  <entry>\n", "rss": b"    <item>\n"}
-CLOSE = {"atom": b"</feed>\n", "rss": b"  </channel>\n"}
-COMMENT_RE = re.compile(rb"<!-- " + BLOCKS.encode() + rb" ([^>]*) -->")
+OPEN = {"atom": b"  <entry>\n", "rss": b"    <item>\n", "bib": b"@article{\n"}
+CLOSE = {"atom": b"</feed>\n", "rss": b"  </channel>\n", "bib": b"@comment{" + BLOCKS.encode()}
+MARK = {"atom": b"<!-- " + BLOCKS.encode(), "rss": b"<!-- " + BLOCKS.encode(), "bib": CLOSE["bib"]}
+COMMENT_RE = {
+    "atom": re.compile(rb"<!-- " + BLOCKS.encode() + rb" ([^>]*) -->"),
+    "bib": re.compile(rb"@comment\{" + BLOCKS.encode() + rb" ([^}]*)\}"),
+}
+COMMENT_RE["rss"] = COMMENT_RE["atom"]
 JSON_ITEMS, JSON_END = b'"items": [\n', b'\n],"_digest2feed": '
 JSON_BLOCKS_RE = re.compile(rb'"blocks": \[([^\]]*)\]')
 
 
 def spliceable(doc: Document) -> bool:
-    return doc.format in ("atom", "rss", "json") and not doc.state
+    return doc.format in ("atom", "rss", "json", "bib") and not doc.state
 
 
 def style(doc: Document) -> str:
@@ -56,7 +64,7 @@ def stored(path: Path, doc: Document) -> set[str]:
             size = f.seek(0, 2)
             f.seek(max(0, size - TAIL))
             data = f.read()
-            if size > TAIL and (b"<!-- " + BLOCKS.encode() not in data and JSON_END not in data):
+            if size > TAIL and not any(mark in data for mark in (*MARK.values(), JSON_END)):
                 f.seek(0)
                 data = f.read()
     except OSError:
@@ -69,7 +77,7 @@ def _stored(data: bytes, fmt: str) -> list[str]:
     if fmt == "json":
         m = JSON_BLOCKS_RE.search(data, max(0, data.rfind(JSON_END)))
         return re.findall(r'"([0-9a-f]+)"', m.group(1).decode()) if m else []
-    m = COMMENT_RE.search(data, max(0, data.rfind(b"<!-- " + BLOCKS.encode())))
+    m = COMMENT_RE[fmt].search(data, max(0, data.rfind(MARK[fmt])))
     return m.group(1).decode().split() if m else []
 
 
@@ -107,7 +115,8 @@ def assemble(
             pieces.append(new[d] if d in new else shared[key, d])
     if first >= 0:
         pieces.append(old[spans[first][0] : spans[last][1]])
-    return head + joiner.join(pieces) + tail
+    data = head + joiner.join(pieces) + tail
+    return unique_keys(data) if doc.format == "bib" else data
 
 
 def _spans(data: bytes, fmt: str) -> tuple[int, list[tuple[int, int]], int]:

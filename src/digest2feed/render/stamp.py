@@ -18,9 +18,9 @@ from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
 from digest2feed.render import splice
 
-RENDERING = "5"  # bump whenever the renderers change their output for the same document
+RENDERING = "6"  # bump whenever the renderers change their output for the same document (6: issue 21)
 TAIL = 256
-STAMP_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": ")([0-9a-f]{64})')
+STAMP_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": "|@comment\{digest2feed )([0-9a-f]{64})')
 DIGESTS = "digest2feed-entries"
 HINT = "digest2feed-shown"
 MEMBERSHIPS = "digest2feed-feeds"  # the filters' fingerprint, then each entry's feed bits in hex
@@ -65,6 +65,11 @@ def xml_stamp(doc: Document, print_: str) -> bytes:
     if doc.memberships:
         bits = f"<!-- {MEMBERSHIPS} {' '.join([doc.memberships, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
     return f"{digests}{bits}{hint}<!-- digest2feed {print_} -->\n".encode()
+
+
+def bib_stamp(doc: Document, print_: str) -> bytes:
+    """The same two facts for a .bib file, as ``@comment`` entries that BibTeX readers skip."""
+    return f"@comment{{{splice.BLOCKS} {' '.join(splice.keys(doc))}}}\n@comment{{digest2feed {print_}}}\n".encode()
 
 
 def stored(path: Path) -> str | None:
