@@ -29,7 +29,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from digest2feed.model import Entry, Rung
+from digest2feed.model import FORUM_URL, Entry, Rung
 
 JOURNAL = "Transactions on Machine Learning Research"
 ISSN = "2835-8856"
@@ -137,7 +137,10 @@ def _accented(cluster: str) -> str:
     return unicodedata.normalize("NFC", cluster)
 
 
-BLOCK_KEY = re.compile(rb"^@article\{\n([^,\n]*),\n(?:[^\n]*\n)*?url=\{https://openreview\.net/forum\?id=([^}\n]*)\},\n", re.M)
+# An entry's key line, then its url line: the forum id tells papers that share a key apart.
+BLOCK_KEY = re.compile(
+    rb"^@article\{\n([^,\n]*),\n(?:[^\n]*\n)*?url=\{" + re.escape(FORUM_URL.encode()) + rb"([^}\n]*)\},\n", re.M
+)
 
 
 def unique_keys(data: bytes) -> bytes:

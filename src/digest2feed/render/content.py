@@ -15,6 +15,7 @@ from digest2feed.model import Entry, Rung
 from digest2feed.render import bibtex
 from digest2feed.render.math import html as math_html
 
+
 def status_line(entry: Entry) -> str:
     return " · ".join(entry.categories if entry.certifications else (entry.rung.label,))
 
