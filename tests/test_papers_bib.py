@@ -8,9 +8,10 @@ from pathlib import Path
 
 import bibtexparser
 import pytest
+from pybtex.database import parse_string
+
 from conftest import FIXTURES, SAMPLE, mtimes, run_cli, snapshot
 from digestgen import Generated, Item
-from pybtex.database import parse_string
 from test_own_feeds import GROUP_FAIRNESS
 from test_zotero import configure
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html import escape, unescape
@@ -18,11 +20,11 @@ from pathlib import Path
 
 import feedparser
 import pytest
-import zotero
-from conftest import FIXTURES, SAMPLE, run_cli, snapshot
-from digestgen import Generated, Item
 
+import zotero
+from conftest import FIXTURES, SAMPLE, need_tool, run_cli, snapshot
 from digest2feed.render import content, feeds
+from digestgen import Generated, Item
 
 JOURNAL = "Transactions on Machine Learning Research"
 BASE = "https://feeds.example.org/tmlr/"
@@ -135,10 +137,7 @@ def readers(path: Path, papers: dict[str, Paper]) -> list[str]:
         paper, abstract = papers[forum], papers[forum].entry_abstract(rung)
         if path.parent.name != "out" and e.title != paper.title:
             bad.append(f"{path} {e.id}: title {e.title!r}")
-        if path.name == "atom.xml":
-            got = e.get("summary")
-        else:
-            got = unescape(e.content[0].value) if "content" in e else None
+        got = e.get("summary") if path.name == "atom.xml" else unescape(e.content[0].value) if "content" in e else None
         if abstract is not None and got != abstract:  # none: feedparser gives the content as summary
             bad.append(f"{path} {e.id}: summary {(got or '')[:60]!r}…, not {(abstract or '')[:60]!r}…")
     return bad
@@ -164,7 +163,9 @@ def parsed(*inputs: Path) -> dict[str, Paper]:
         order = [m[1] for m in re.finditer(r"https://openreview\.net/forum\?id=([A-Za-z0-9_-]+)", text)]
         for p in digest["papers"]:
             paper = papers.setdefault(p["id"], Paper(p["title"]))
-            rungs = ["submitted", "accepted", "certified"][: ["submitted", "accepted", "certified"].index(p["status"]) + 1]
+            rungs = ["submitted", "accepted", "certified"][
+                : ["submitted", "accepted", "certified"].index(p["status"]) + 1
+            ]
             for rung, pos in zip(reversed(rungs), [i for i, fid in enumerate(order) if fid == p["id"]], strict=False):
                 paper.at.setdefault(rung, day - timedelta(seconds=pos))
                 paper.authors.setdefault(rung, tuple(p["authors"]))
@@ -194,7 +195,10 @@ def test_the_facts_of_the_sample_as_the_test_reads_them(sample):
     assert gf.authors["accepted"] == ("Harsh Satija", "Alessandro Lazaric", "Matteo Pirotta", "Joelle Pineau")
     assert gf.abstract["accepted"].startswith("We pose and study the problem of satisfying fairness")
     sm = papers["AbCdEf1234"]  # certified and accepted in one digest: two entries above it, the certification first
-    assert sm.at == {"certified": datetime(2024, 3, 10, 12, tzinfo=UTC), "accepted": datetime(2024, 3, 10, 11, 59, 58, tzinfo=UTC)}
+    assert sm.at == {
+        "certified": datetime(2024, 3, 10, 12, tzinfo=UTC),
+        "accepted": datetime(2024, 3, 10, 11, 59, 58, tzinfo=UTC),
+    }
     assert sm.entry_abstract("certified") == sm.abstract["accepted"] and "$\\epsilon < 1$" in sm.abstract["accepted"]
     assert papers["t1kKoTSWwp"].authors == {"submitted": ()}
 
@@ -210,7 +214,9 @@ def test_group_fairness_in_zotero_written_out_by_hand(sample):
             "publicationTitle": "Transactions on Machine Learning Research",
             "ISSN": "2835-8856",
             "itemType": "journalArticle",
-            **({"language": "en"} if path.name == "rss.xml" else {}),  # RSS says its language, Atom's xml:lang is not read
+            **(
+                {"language": "en"} if path.name == "rss.xml" else {}
+            ),  # RSS says its language, Atom's xml:lang is not read
         }, path
         assert [(c.first, c.last, c.single_field) for c in it.creators] == [
             ("Harsh", "Satija", False), ("Alessandro", "Lazaric", False),
@@ -219,7 +225,9 @@ def test_group_fairness_in_zotero_written_out_by_hand(sample):
         assert it.attachments == [("PDF", "https://openreview.net/pdf?id=JkIH4MeOc3")]
         note = it.fields["abstractNote"]
         if path.name == "rss.xml":
-            assert note.startswith("We pose and study the problem") and note.endswith("performing a fair learning process.")
+            assert note.startswith("We pose and study the problem") and note.endswith(
+                "performing a fair learning process."
+            )
         else:  # Zotero 7 takes Atom's content: the status, the authors, then the whole abstract
             assert note.startswith(f'<p xmlns="{zotero.XHTML}"><strong>Accepted</strong></p>')
             assert "performing a fair learning process.</p>" in note
@@ -259,11 +267,41 @@ def test_the_main_feed_keeps_the_status_for_readers_and_gives_zotero_the_exact_t
         assert zotero.items(data, 6)[F + "AbCdEf1234#certified"].fields["title"] == shown[F + "AbCdEf1234#certified"]
 
 
+def newsboat_items(newsboat: str, path: Path, home: Path) -> dict[str, tuple[str, str, str]]:
+    """guid → (title, author, content) as newsboat stores what it shows, one cache per file (it
+    shows an entry once across feeds)."""
+    home.mkdir()
+    (home / "urls").write_text(f"file://{path}\n", encoding="utf-8")
+    cmd = [newsboat, "-u", str(home / "urls"), "-c", str(home / "cache.db"), "-x", "reload"]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60, env={"HOME": str(home), "PATH": "/usr/bin"})
+    with sqlite3.connect(home / "cache.db") as db:
+        return {g: (t, a, c) for g, t, a, c in db.execute("SELECT guid, title, author, content FROM rss_item")}
+
+
+def test_newsboat_lists_the_status_in_the_main_feed_and_the_exact_title_in_the_views(sample, tmp_path):
+    newsboat = need_tool("newsboat")
+    out, _ = sample
+    sm, sub = F + "AbCdEf1234#certified", F + "t1kKoTSWwp#submitted"
+    for n, (folder, name) in enumerate(
+        (f, x) for f in ("", "accepted/", "submissions/") for x in ("atom.xml", "rss.xml")
+    ):
+        shown = newsboat_items(newsboat, out / folder / name, tmp_path / str(n))
+        if folder != "submissions/":
+            title, author, body = shown[sm]
+            assert title == ("Certified (Featured, Survey): " if not folder else "") + "Sparse Maps: A Study of Things"
+            assert author == "Ada Lovelace, José Núñez, Wei ZHANG"
+            # Where the title no longer says it, the article still does, first thing.
+            assert body.startswith("<p><strong>Accepted · Featured Certification · Survey Certification</strong></p>")
+        if folder != "accepted/":
+            assert shown[sub][:2] == ("Offline Equilibrium Finding", "")  # no author invented for an anonymous paper
+            assert shown[sub][2].startswith("<p><strong>New submission</strong></p>")
+
+
 # --- a generated history: a late certification, a second one, a paper certified unseen -----------------
 
 
 def history() -> tuple[list[Generated], dict[str, Paper]]:
-    tex = "We bound $a < b$ and $x<y$ for R&D \\emph{e.g.} 88\\% of\nthe time.\n\nA second paragraph, \"quoted\"."
+    tex = 'We bound $a < b$ and $x<y$ for R&D \\emph{e.g.} 88\\% of\nthe time.\n\nA second paragraph, "quoted".'
     lace = ("Ada Lovelace", "José Núñez", "Wei ZHANG")
     d1, d2, d3, d4, d5 = (date(2024, 1, 7) + timedelta(weeks=w) for w in (0, 1, 2, 4, 6))
     late = Item("LateCert01", "Sparse Late Bloomers", lace, tex)
@@ -332,11 +370,12 @@ def test_a_tex_abstract_reaches_zotero_escaped_only_as_zotero_escapes_every_feed
     out, papers, _ = generated
     it = zotero.items((out / "accepted" / "rss.xml").read_bytes())[F + "LateCert01#certified"]
     assert it.fields["abstractNote"] == (
-        "We bound $a &lt; b$ and $x&lt;y$ for R&amp;D \\emph{e.g.} 88\\% of\nthe time.\n\nA second paragraph, \"quoted\"."
+        'We bound $a &lt; b$ and $x&lt;y$ for R&amp;D \\emph{e.g.} 88\\% of\nthe time.\n\nA second paragraph, "quoted".'
     )  # XMLSerializer escapes &, < and > in any text; the feed pane shows them as written
-    assert zotero.items((out / "accepted" / "rss.xml").read_bytes(), 6)[F + "LateCert01#certified"].fields[
-        "abstractNote"
-    ] == 'We bound $a < b$ and $x<y$ for R&D \\emph{e.g.} 88\\% of the time. A second paragraph, "quoted".'
+    assert (
+        zotero.items((out / "accepted" / "rss.xml").read_bytes(), 6)[F + "LateCert01#certified"].fields["abstractNote"]
+        == 'We bound $a < b$ and $x<y$ for R&D \\emph{e.g.} 88\\% of the time. A second paragraph, "quoted".'
+    )
 
 
 def test_two_authors_after_a_one_word_name_are_one_person_in_zotero_from_rss_only(tmp_path):
@@ -347,7 +386,10 @@ def test_two_authors_after_a_one_word_name_are_one_person_in_zotero_from_rss_onl
     assert run_cli("update", tmp_path / g.name, "-o", tmp_path / "out").code == 0
     atom = zotero.items((tmp_path / "out" / "accepted" / "atom.xml").read_bytes())[F + "MonoName06#accepted"]
     rss = zotero.items((tmp_path / "out" / "accepted" / "rss.xml").read_bytes())[F + "MonoName06#accepted"]
-    assert [(c.first, c.last, c.single_field) for c in atom.creators] == [("", "Mausam", True), ("Ada", "Lovelace", False)]
+    assert [(c.first, c.last, c.single_field) for c in atom.creators] == [
+        ("", "Mausam", True),
+        ("Ada", "Lovelace", False),
+    ]
     assert [(c.first, c.last) for c in rss.creators] == [("Ada Lovelace", "Mausam")]
 
 

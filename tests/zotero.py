@@ -43,9 +43,10 @@ ATOM = "http://www.w3.org/2005/Atom"
 XHTML = "http://www.w3.org/1999/xhtml"
 PREFIXES = {  # FeedProcessor.mjs gNamespaces, the part a feed of ours can use
     "": "", ATOM: "atom", "http://purl.org/atom/ns#": "atom03", "http://purl.org/rss/1.0/modules/content/": "content",
-    "http://purl.org/dc/elements/1.1/": "dc", "http://purl.org/dc/terms/": "dcterms", "http://purl.org/rss/1.0/": "rss1",
-    "http://search.yahoo.com/mrss/": "media", "http://www.w3.org/XML/1998/namespace": "xml",
-    "http://prismstandard.org/namespaces/1.2/basic/": "prism", "http://prismstandard.org/namespaces/basic/2.0/": "prism",
+    "http://purl.org/dc/elements/1.1/": "dc", "http://purl.org/dc/terms/": "dcterms",
+    "http://purl.org/rss/1.0/": "rss1", "http://search.yahoo.com/mrss/": "media",
+    "http://www.w3.org/XML/1998/namespace": "xml", "http://prismstandard.org/namespaces/1.2/basic/": "prism",
+    "http://prismstandard.org/namespaces/basic/2.0/": "prism",
     "http://prismstandard.org/namespaces/basic/3.0/": "prism",
 }  # fmt: skip
 TEXT_CONSTRUCTS = {  # _textConstructs: default type of each element that may hold (X)HTML
