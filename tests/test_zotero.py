@@ -129,15 +129,16 @@ def _abstract(path: Path, guid: str, got: str | None, abstract: str | None, rss:
 
 
 def readers(path: Path, papers: dict[str, Paper]) -> list[str]:
-    """What feedparser reads: the exact title outside the main feed, and the whole abstract where a
-    reader's list shows a summary (Atom summary; in RSS, dc:description, which feedparser files as content)."""
+    """What feedparser reads: the exact title outside the main feed, and the whole abstract as the
+    summary (Atom summary; RSS dc:description, the first of the item's two descriptions), with the
+    HTML body as the content, where a reader shows it (checked by test_feeds.py and test_math.py)."""
     bad = []
     for e in feedparser.parse(path.read_bytes()).entries:
         forum, rung = e.id.removeprefix(F).split("#")
         paper, abstract = papers[forum], papers[forum].entry_abstract(rung)
         if path.parent.name != "out" and e.title != paper.title:
             bad.append(f"{path} {e.id}: title {e.title!r}")
-        got = e.get("summary") if path.name == "atom.xml" else unescape(e.content[0].value) if "content" in e else None
+        got = e.get("summary") if path.name == "atom.xml" else unescape(e.get("summary", ""))  # RSS: it is HTML
         if abstract is not None and got != abstract:  # none: feedparser gives the content as summary
             bad.append(f"{path} {e.id}: summary {(got or '')[:60]!r}…, not {(abstract or '')[:60]!r}…")
     return bad

@@ -24,7 +24,8 @@ Atom published, in that order.
 
 It reads the raw elements with lxml, as Zotero's SAX processor does. feedparser's dictionary
 cannot stand in for them: feedparser keeps the first of two titles (``dc:title`` never reaches
-it), files RSS ``dc:description`` as content and lets ``dc:date`` overwrite Atom ``updated``.
+it), files the second of two RSS descriptions as content whichever Zotero prefers, and lets
+``dc:date`` overwrite Atom ``updated``.
 The XML serialisation of HTML (XMLSerializer) is approximated; the checks read its text.
 """
 

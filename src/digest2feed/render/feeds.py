@@ -98,6 +98,18 @@ class _EntryExt(BaseEntryExtension):
         return node
 
 
+class _RssEntryExt(BaseEntryExtension):
+    """RSS items: ``dc:description`` (the abstract) before ``description`` (the HTML body).
+    feedparser takes the first of the two as the summary and the second as the content, as
+    Atom has them; Zotero takes ``dc:description`` wherever it stands, newsboat ``description``."""
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        abstract = item.find(f"{{{DC_NS}}}description")
+        if abstract is not None:
+            item.find("description").addprevious(abstract)
+        return item
+
+
 def _generator(doc: Document) -> FeedGenerator:
     fg = FeedGenerator()
     fg.title(doc.title)
@@ -144,6 +156,7 @@ def rss(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     fg = _generator(doc)
     fg.description(doc.subtitle)
     fg.load_extension("dc", atom=False, rss=True)
+    fg.register_extension("d2f", BaseExtension, _RssEntryExt, atom=False)  # after dc: it moves dc's element
     if doc.self_url:  # channel <link> is the last link given: self first (NOTES.md, 3)
         fg.link(href=doc.self_url, rel="self", type="application/rss+xml")
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")
