@@ -344,7 +344,8 @@ def test_bibtex_in_openreview_form_in_every_format(sample):
     item = next(i for i in json.loads((sample / "feed.json").read_text())["items"] if "JkIH4MeOc3" in i["id"])
     assert item["content_text"].endswith("\n\n" + GROUP_FAIRNESS)
     rss = feedparser.parse((sample / "rss.xml").read_bytes())
-    assert GROUP_FAIRNESS in next(e for e in rss.entries if "JkIH4MeOc3" in e.id).description
+    # RSS description: feedparser reads it as the content, dc:description (the abstract) coming first (issue 21).
+    assert GROUP_FAIRNESS in next(e for e in rss.entries if "JkIH4MeOc3" in e.id).content[0].value
     # Submissions have no BibTeX: OpenReview gives none for a paper under review.
     sub = next(e for e in atom.entries if e.id == F + "t1kKoTSWwp#submitted")
     assert "@article" not in sub.content[0].value
