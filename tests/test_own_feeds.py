@@ -674,7 +674,7 @@ def test_formats_and_the_page_turned_off_leave_only_what_is_asked_for(tmp_path: 
     assert left == {
         "atom.xml", "feeds.opml", "accepted/atom.xml", "submissions/atom.xml", "certified/atom.xml",
         "mine/rss.xml", "notes.txt",
-        "papers.bib", "accepted/papers.bib", "submissions/papers.bib", "certified/papers.bib",  # not a feed format
+        "accepted/papers.bib", "submissions/papers.bib", "certified/papers.bib",  # not a feed format
     }  # fmt: skip
     assert snapshot(out / "nested") == nested
     assert run_cli("update", SAMPLE, "-o", fresh, "-c", cfg).code == 0

@@ -15,7 +15,7 @@ from digestgen import Generated, Item
 from test_own_feeds import GROUP_FAIRNESS
 from test_zotero import configure
 
-FOLDERS = ["", "accepted/", "submissions/", "certified/", "maps/", "featured/", "new/"]
+FOLDERS = ["accepted/", "submissions/", "certified/", "maps/", "featured/", "new/"]
 SAMPLE_ACCEPTED = ["JkIH4MeOc3", "OarsigVib0", "B4J40x7NjA", "s9efQF3QW1", "qxrwt6F3sf", "Sb6p5mcefw", "Cj6pLclmwT"]
 
 
@@ -45,9 +45,9 @@ def test_each_feed_folder_holds_the_bibtex_of_its_accepted_papers_window_and_arc
     got = {folder: [forum for _, forum in read(small / folder / "papers.bib")] for folder in FOLDERS}
     # Newest first: the two of 2024-03-10 (the certification above the acceptance), then the sample's in its order.
     every = ["AbCdEf1234", "Xy_Z-09876", *SAMPLE_ACCEPTED]
+    assert not (small / "papers.bib").exists()  # the main feed's would be the accepted view's again
     assert got == {
-        "": every,  # the main feed shows two entries; the other papers are in its archives
-        "accepted/": every,
+        "accepted/": every,  # the view shows two entries; the other papers are in the archives
         "submissions/": [],  # none of the sample's submissions has been accepted
         "certified/": ["AbCdEf1234", "Xy_Z-09876"],
         "maps/": ["AbCdEf1234"],  # the three other papers that say "sparse" are submissions
@@ -85,9 +85,9 @@ def test_papers_that_share_a_key_keep_it_unique_the_first_announced_keeps_it_bar
     out, once, late = tmp_path / "out", tmp_path / "once", tmp_path / "late"
     for n, g in enumerate(digests, 1):  # one digest a run: each run reuses the entries of the file before
         assert run_cli("update", tmp_path / g.name, "-o", out).code == 0
-        keys = [k for k, _ in read(out / "papers.bib")]
+        keys = [k for k, _ in read(out / "accepted" / "papers.bib")]
         assert keys[-1] == "lovelace2024sparse" and len(set(keys)) == n, keys
-    assert read(out / "papers.bib") == [
+    assert read(out / "accepted" / "papers.bib") == [
         ("lovelace2024sparse-Sparse20002", "Sparse20002"),
         ("lovelace2024sparse-Sparse10001", "Sparse10001"),
         ("lovelace2024sparse", "Sparse00000"),
@@ -132,7 +132,7 @@ def test_a_folder_of_the_version_before_gets_the_new_content_on_its_next_run(tmp
     assert run_cli("update", fixture / "weekly-2023-06-04.txt", "-o", out, "-c", cfg).code == 0
     new = snapshot(out)
     assert b"<title>Accepted: " not in new["accepted/atom.xml"] and b"<dc:source>" in new["accepted/atom.xml"]
-    assert {"papers.bib", "accepted/papers.bib", "dp/papers.bib"} <= set(new)
+    assert {"accepted/papers.bib", "submissions/papers.bib", "dp/papers.bib"} <= set(new)
     changed = {rel for rel in old if new[rel] != old[rel]}
     assert {"atom.xml", "rss.xml", "feed.json", "accepted/atom.xml", "dp/rss.xml"} <= changed
     shutil.copytree(out, fresh)

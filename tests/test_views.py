@@ -119,8 +119,9 @@ def test_which_views_and_formats_is_a_setting(tmp_path):
     out = tmp_path / "out"
     assert run_cli("update", SAMPLE, "-c", cfg, "-o", out).code == 0
     assert sorted(snapshot(out)) == [
-        "atom.xml", "certified/atom.xml", "certified/feed.json", "certified/papers.bib", "feed.json", "feeds.opml",
-        "papers.bib",  # not a feed format: every feed's folder has one (issue 21)
+        "atom.xml", "certified/atom.xml", "certified/feed.json",
+        "certified/papers.bib",  # not a feed format: every view's folder has one (issue 21)
+        "feed.json", "feeds.opml",
     ]  # fmt: skip
     cfg.write_text('formats = ["rss"]\n')
     r = run_cli("update", SAMPLE, "-c", cfg, "-o", out)

@@ -139,7 +139,8 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
         views.append((feed.name + "/", title, title, f"{settings.subtitle}; this feed: {feed.describe()}", chosen))
     cited = _cited(every, settings)
     for folder, label, title, subtitle, entries in views:
-        add(folder + BIB, "bib", title, subtitle, cited[folder], math="tex", status_titles=False)
+        if folder:  # the views and your own feeds; the main feed's would be the accepted view's again
+            add(folder + BIB, "bib", title, subtitle, cited[folder], math="tex", status_titles=False)
         for fmt in settings.formats:
             path = folder + FILE_NAMES[fmt]
             # The status in titles only where one feed holds several rungs of a paper: the views and
@@ -191,11 +192,11 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
 
 
 def _cited(every: list[Ref], settings: Settings) -> dict[str, list[Ref]]:
-    """Each feed folder's papers.bib: every paper the feed holds, in its window or past it, that
-    is now accepted or certified, by its current entry, newest first (the main feed and the
-    accepted view: every such paper; submissions: those whose submission was announced)."""
+    """Each view's and own feed's papers.bib: every paper the feed holds, in its window or past
+    it, that is now accepted or certified, by its current entry, newest first (the accepted
+    view: every such paper; submissions: those whose submission was announced)."""
     cited = [e for e in every if e.current and e.rung >= Rung.ACCEPTED]
-    out = {"": cited}
+    out = {}
     for view in settings.views:
         if view == "submissions":
             submitted = {e.forum_id for e in every if e.rung is Rung.SUBMITTED}

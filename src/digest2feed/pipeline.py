@@ -290,10 +290,14 @@ def _render(
     kept = {} if regenerate else {d.path: splice.stored(folder / d.path, d) for d, _ in todo if splice.spliceable(d)}
     records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})
     shared: dict[tuple[str, str], bytes] = {}  # entries rendered for one spliced file, for the others
-    lent = deque([i for i, (doc, _) in enumerate(todo) if not kept.get(doc.path)][1::2] if helper else [])
+    # papers.bib stays here: it is cheap to render from entries that would be costly to send.
+    whole_here = [i for i, (doc, _) in enumerate(todo) if not kept.get(doc.path) and doc.format != "bib"]
+    lent = deque(whole_here[1::2] if helper else [])
 
-    def whole(doc: Document, fp: str) -> tuple[Document, list[Entry], str]:
+    def whole(doc: Document, fp: str) -> tuple[Document, Iterable[Entry], str]:
         records.need({r.forum_id for r in doc.refs})
+        if doc.format == "bib":  # one entry at a time: it holds every accepted paper of the history
+            return doc, map(records.entry, doc.refs), fp
         return doc, [records.entry(r) for r in doc.refs], fp
 
     def lend() -> None:  # one job at a time with the helper, the next as soon as it is free
@@ -334,7 +338,7 @@ def _spliced(
         return None
 
 
-def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
+def render(doc: Document, entries: Iterable[Entry], stamp: str) -> bytes:
     from digest2feed.render import feeds, jsonfeed, opml, page, papers
 
     renderer = {

@@ -143,24 +143,30 @@ BLOCK_KEY = re.compile(
 )
 
 
-def unique_keys(data: bytes) -> bytes:
-    """The entries of a .bib file with every key unique: where papers share OpenReview's key, the
-    one announced first (the last in the file, newest first) keeps it, and each other adds its
-    forum id (``satija2023group-JkIH4MeOc3``). Keys are derived again from OpenReview's, which
-    has no hyphen, so the result depends only on the entries and their order: a file spliced
-    from an older one gets the bytes of one rendered whole."""
-    found = list(BLOCK_KEY.finditer(data))
-    seen: set[bytes] = set()
-    wanted: list[bytes] = []
-    for m in reversed(found):
-        base = m[1].split(b"-", 1)[0]
-        wanted.append(base if base not in seen else base + b"-" + m[2])
+def unique(keys: list[tuple[str, str]]) -> list[str]:
+    """(key, forum id) of a .bib file's entries, newest first → keys unique within the file: where
+    papers share OpenReview's key, the one announced first (the last in the file) keeps it and
+    each other adds its forum id (``satija2023group-JkIH4MeOc3``). OpenReview's keys hold no
+    hyphen, so a key made so is taken back to OpenReview's first: the result depends only on the
+    entries and their order, and a file spliced from an older one gets the bytes of one rendered whole."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for k, forum in reversed(keys):
+        base = k.split("-", 1)[0]
+        out.append(base if base not in seen else f"{base}-{forum}")
         seen.add(base)
-    wanted.reverse()
-    if all(m[1] == k for m, k in zip(found, wanted, strict=True)):
+    return out[::-1]
+
+
+def unique_keys(data: bytes) -> bytes:
+    """A whole .bib file with its keys made unique (``unique``): the entries kept from an older
+    file and those rendered now are put together first, then their keys are settled."""
+    found = list(BLOCK_KEY.finditer(data))
+    wanted = unique([(m[1].decode(), m[2].decode()) for m in found])
+    if all(m[1].decode() == k for m, k in zip(found, wanted, strict=True)):
         return data
     out, at = [], 0
     for m, k in zip(found, wanted, strict=True):
-        out += [data[at : m.start(1)], k]
+        out += [data[at : m.start(1)], k.encode()]
         at = m.end(1)
     return b"".join([*out, data[at:]])

@@ -143,7 +143,7 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         if e.authors:  # one call: feedgen re-checks every author given so far on each
             fe.author([{"name": name} for name in e.authors])
         fe.category([{"term": term} for term in e.categories])
-        if abstract := content.summary(e):
+        if not doc.archive and (abstract := content.summary(e)):  # archives: history, for no list or library
             fe.summary(abstract)
         fe.content(content.html(e, doc.math), type="html")
         fe.d2f.entry = e

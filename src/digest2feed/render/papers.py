@@ -9,6 +9,8 @@ render/splice.py) and the fingerprint (render/stamp.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from digest2feed.layout import Document
 from digest2feed.model import Entry
 from digest2feed.render import bibtex
@@ -17,6 +19,15 @@ from digest2feed.render.stamp import bib_stamp
 HEAD = "@comment{digest2feed: the accepted and certified papers of this feed, newest first}\n\n"
 
 
-def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
-    blocks = "".join(f"{cite}\n\n" for e in entries if (cite := bibtex.entry(e)))
-    return bibtex.unique_keys(f"{HEAD}{blocks}".encode()) + bib_stamp(doc, stamp)
+def render(doc: Document, entries: Iterable[Entry], stamp: str) -> bytes:
+    """``entries`` may be an iterator: a view's file holds every accepted paper of the history,
+    so the text is built once, with its keys settled (what ``bibtex.unique_keys`` gives)."""
+    cites = [(e.forum_id, cite) for e in entries if (cite := bibtex.entry(e))]
+    keys = bibtex.unique([(cite[len("@article{\n") : cite.index(",\n")], forum) for forum, cite in cites])
+    blocks = (_keyed(cite, key) for (_, cite), key in zip(cites, keys, strict=True))
+    return f"{HEAD}{''.join(blocks)}".encode() + bib_stamp(doc, stamp)
+
+
+def _keyed(cite: str, key: str) -> str:
+    head = "@article{\n" + key + ",\n"
+    return (cite if cite.startswith(head) else head + cite.split("\n", 2)[2]) + "\n\n"

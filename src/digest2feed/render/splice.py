@@ -98,6 +98,7 @@ def assemble(
     if len(listed) != len(spans):
         raise ValueError("the file does not hold the entries its comment lists")
     at = {d: i for i, d in enumerate(listed)}
+    view = memoryview(old)  # the slices kept are copied once, into the result
     head, fresh_blocks, tail = _split(fresh, doc.format)
     new = dict(zip(fresh_digests, fresh_blocks, strict=True))
     shared.update(((key, d), block) for d, block in new.items())
@@ -109,13 +110,13 @@ def assemble(
             last = i
             continue
         if first >= 0:
-            pieces.append(old[spans[first][0] : spans[last][1]])
+            pieces.append(view[spans[first][0] : spans[last][1]])
         first = last = i
         if i < 0:
             pieces.append(new[d] if d in new else shared[key, d])
     if first >= 0:
-        pieces.append(old[spans[first][0] : spans[last][1]])
-    data = head + joiner.join(pieces) + tail
+        pieces.append(view[spans[first][0] : spans[last][1]])
+    data = b"".join([head, joiner.join(pieces), tail])
     return unique_keys(data) if doc.format == "bib" else data
 
 
