@@ -165,8 +165,8 @@ def unique_keys(data: bytes) -> bytes:
     wanted = unique([(m[1].decode(), m[2].decode()) for m in found])
     if all(m[1].decode() == k for m, k in zip(found, wanted, strict=True)):
         return data
-    out, at = [], 0
+    view, out, at = memoryview(data), [], 0
     for m, k in zip(found, wanted, strict=True):
-        out += [data[at : m.start(1)], k.encode()]
+        out += [view[at : m.start(1)], k.encode()]
         at = m.end(1)
-    return b"".join([*out, data[at:]])
+    return b"".join([*out, view[at:]])

@@ -116,7 +116,7 @@ def assemble(
             pieces.append(new[d] if d in new else shared[key, d])
     if first >= 0:
         pieces.append(view[spans[first][0] : spans[last][1]])
-    data = b"".join([head, joiner.join(pieces), tail])
+    data = b"".join([head, joiner.join(pieces), tail] if joiner else [head, *pieces, tail])
     return unique_keys(data) if doc.format == "bib" else data
 
 
