@@ -39,7 +39,7 @@ lint: $(STAMP)
 # Exactly what digest2feed wrote in output/: every file ending with its fingerprint (the
 # rule of render/stamp.py, which also keeps it from overwriting your files), its dot files
 # (lock, pending marker, IMAP checkpoint, owed hub pings, temporaries, old versions), then the folders left empty.
-STAMP_RE := (<!-- digest2feed |"fingerprint": ")[0-9a-f]{64}
+STAMP_RE := (<!-- digest2feed |"fingerprint": "|@comment\{digest2feed )[0-9a-f]{64}
 clean:
 	rm -rf $(VENV) mutants
 	[ ! -d output ] || find output -type f \( -name '.digest2feed.*' -o -name '*.d2f-tmp' -o -name '*.d2f-old' \) -delete

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from digest2feed.filters import fingerprint
 from digest2feed.model import Rung
-from digest2feed.schema import ARCHIVE_DIR, FILE_NAMES, JOURNAL_URL, MAIN, OPML, PAGE
+from digest2feed.schema import ARCHIVE_DIR, BIB, FILE_NAMES, JOURNAL_URL, MAIN, OPML, PAGE
 from digest2feed.settings import Settings
 
 TMLR_START = "2022-01-01T00:00:00+00:00"  # a plausible "updated" for a feed with no papers yet
@@ -103,6 +103,7 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
     page_url = settings.base_url if settings.base_url and settings.html else JOURNAL_URL
 
     def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Ref], **extra) -> None:
+        styles = {"math": settings.math, "status_titles": settings.status_in_title} | extra
         docs[path] = Document(
             path=path,
             format=fmt,
@@ -113,10 +114,8 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             self_url=settings.base_url + path if settings.base_url else None,
             alternate_url=page_url,
             updated=max((e.updated for e in entries), default=newest),
-            math=settings.math,
-            status_titles=settings.status_in_title,
             memberships=memberships if extra.get("state") else "",
-            **extra,
+            **styles,
         )
 
     def href(src: str, dst: str) -> str:
@@ -133,10 +132,15 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
     for feed, chosen in zip(settings.feeds, _own(every, len(settings.feeds), settings.max_entries), strict=True):
         title = feed.title or f"{settings.title}: {feed.name}"
         views.append((feed.name + "/", title, title, f"{settings.subtitle}; this feed: {feed.describe()}", chosen))
+    cited = _cited(every, settings)
     for folder, label, title, subtitle, entries in views:
+        if folder:  # the views and your own feeds; the main feed's would be the accepted view's again
+            add(folder + BIB, "bib", title, subtitle, cited[folder], math="tex", status_titles=False)
         for fmt in settings.formats:
             path = folder + FILE_NAMES[fmt]
-            extra: dict = {}
+            # The status in titles only where one feed holds several rungs of a paper: the views and
+            # your own feeds show a paper once, with its exact title, as reference managers take it.
+            extra: dict = {"status_titles": False} if folder else {}
             if not folder and fmt == "atom":
                 extra = {"state": True}
                 if chain:
@@ -176,6 +180,29 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             links=(("outline", href(PAGE, OPML)),),
         )
     return docs
+
+
+def _cited(every: list[Ref], settings: Settings) -> dict[str, list[Ref]]:
+    """Each view's and own feed's papers.bib: every paper the feed holds, in its window or past
+    it, that is now accepted or certified, by its current entry, newest first (the accepted
+    view: every such paper; submissions: those whose submission was announced)."""
+    cited = [e for e in every if e.current and e.rung >= Rung.ACCEPTED]
+    out = {}
+    for view in settings.views:
+        if view == "submissions":
+            submitted = {e.forum_id for e in every if e.rung is Rung.SUBMITTED}
+            out[view + "/"] = [e for e in cited if e.forum_id in submitted]
+        else:
+            out[view + "/"] = [e for e in cited if VIEW_TEXT[view][2](e)]
+    own: list[list[Ref]] = [[] for _ in settings.feeds]
+    for e in cited:
+        bits = e.feeds
+        while bits:
+            low = bits & -bits
+            bits ^= low
+            own[low.bit_length() - 1].append(e)
+    out |= {feed.name + "/": chosen for feed, chosen in zip(settings.feeds, own, strict=True)}
+    return out
 
 
 def _own(every: list[Ref], count: int, limit: int) -> list[list[Ref]]:

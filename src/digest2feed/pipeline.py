@@ -16,7 +16,7 @@ from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
 from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
-from digest2feed.render import feeds, jsonfeed, opml, page
+from digest2feed.render import feeds, jsonfeed, opml, page, papers
 from digest2feed.render.stamp import fingerprint, ref_of
 from digest2feed.schema import ARCHIVE_DIR, FILE_NAMES, MAIN, OWN_NAMES, WEBSUB
 from digest2feed.settings import ImapOptions, Settings
@@ -298,7 +298,9 @@ def _render(
     todo = [(doc, fp) for doc, fp in planned if regenerate or fingerprint_of(folder / doc.path) != fp]
     papers.need({r.forum_id for doc, _ in todo for r in doc.refs})
     for i, (doc, fp) in enumerate(todo):
-        data = render(doc, [papers.entry(r) for r in doc.refs], fp)
+        # papers.bib holds every accepted paper of the history: its entries are made one at a time.
+        entries = map(papers.entry, doc.refs) if doc.format == "bib" else [papers.entry(r) for r in doc.refs]
+        data = render(doc, entries, fp)
         if doc.state and len(data) > schema.MAX_STATE_BYTES:  # what this run writes, the next must read
             why = f"would be {len(data):,} bytes, more than the {schema.MAX_STATE_BYTES:,} a run reads back"
             raise Failed([Problem(str(folder / doc.path), f"{why}; no file was changed")])
@@ -306,10 +308,13 @@ def _render(
         progress("files rendered", i + 1, len(todo))
 
 
-RENDERERS = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render}
+RENDERERS = {
+    "atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render,
+    "bib": papers.render,
+}  # fmt: skip
 
 
-def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
+def render(doc: Document, entries: Iterable[Entry], stamp: str) -> bytes:
     return RENDERERS[doc.format](doc, entries, stamp)
 
 

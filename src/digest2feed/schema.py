@@ -17,7 +17,8 @@ MAIN = "atom.xml"  # the subscription feed that is also the state (with the arch
 FILE_NAMES = {"atom": MAIN, "rss": "rss.xml", "json": "feed.json"}  # one per format, in every feed's folder
 PAGE = "index.html"
 OPML = "feeds.opml"
-OWN_NAMES = (*FILE_NAMES.values(), PAGE, OPML)  # every name a run writes outside the archive
+BIB = "papers.bib"  # beside each view's and own feed's files: the BibTeX of its accepted and certified papers
+OWN_NAMES = (*FILE_NAMES.values(), BIB, PAGE, OPML)  # every name a run writes outside the archive
 ARCHIVE_DIR = "archive"
 ARCHIVE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9].xml"  # archive/YYYY-MM.xml, one per month
 MAX_STATE_BYTES = 256 * 1024 * 1024  # the largest state file a run reads; none is ever written larger
@@ -38,11 +39,14 @@ FILE_MODE = 0o644
 # --- inside the feeds ----------------------------------------------------------------------
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DCTERMS_NS = "http://purl.org/dc/terms/"
+DC_NS = "http://purl.org/dc/elements/1.1/"  # what reference managers read (README: Reference managers)
 FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005: fh:archive
 GENERATOR = "digest2feed"
 GENERATOR_URI = "https://github.com/digest2feed/digest2feed"  # how the reader knows a state file is ours
 JOURNAL = "Transactions on Machine Learning Research"
 JOURNAL_URL = "https://jmlr.org/tmlr/"
+ISSN = "2835-8856"
+ISSN_URN = f"urn:ISSN:{ISSN}"  # RFC 3044; Zotero finds the ISSN in any dc:identifier
 
 # State files only: what Atom has no element for, in Dublin Core terms the validator knows.
 ABSTRACT = f"{{{DCTERMS_NS}}}abstract"  # the abstract exactly as the digest gave it
@@ -56,7 +60,7 @@ TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")  # every time is 
 # --- the closing comments (JSON Feed: the ``_digest2feed`` extension) -----------------------------
 # Every file ends with its fingerprint; state files also list each entry's content hash and,
 # with feeds of your own, the filters' key and each entry's feed bits in hex.
-FINGERPRINT_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": ")([0-9a-f]{64})')
+FINGERPRINT_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": "|@comment\{digest2feed )([0-9a-f]{64})')
 TAIL = 256  # bytes at a file's end that hold its fingerprint
 ENTRY_HASHES = "digest2feed-entries"
 FEED_BITS = "digest2feed-feeds"

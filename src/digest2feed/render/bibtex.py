@@ -29,10 +29,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from digest2feed.model import Entry, Rung
-from digest2feed.schema import JOURNAL
+from digest2feed.model import FORUM_URL, Entry, Rung
+from digest2feed.schema import ISSN, JOURNAL
 
-ISSN = "2835-8856"
 ACCENTS = {
     "\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=", "\u0306": "u", "\u0307": ".",
     "\u0308": '"', "\u030a": "r", "\u030b": "H", "\u030c": "v", "\u0327": "c", "\u0328": "k",
@@ -135,3 +134,38 @@ def _accented(cluster: str) -> str:
             inner = f"\\{accent}{{{inner}}}" if accent.isalpha() else f"\\{accent}{inner}"
         return "{" + inner + "}"
     return unicodedata.normalize("NFC", cluster)
+
+
+# An entry's key line, then its url line: the forum id tells papers that share a key apart.
+BLOCK_KEY = re.compile(
+    rb"^@article\{\n([^,\n]*),\n(?:[^\n]*\n)*?url=\{" + re.escape(FORUM_URL.encode()) + rb"([^}\n]*)\},\n", re.M
+)
+
+
+def unique(keys: list[tuple[str, str]]) -> list[str]:
+    """(key, forum id) of a .bib file's entries, newest first → keys unique within the file: where
+    papers share OpenReview's key, the one announced first (the last in the file) keeps it and
+    each other adds its forum id (``satija2023group-JkIH4MeOc3``). OpenReview's keys hold no
+    hyphen, so a key made so is taken back to OpenReview's first: the result depends only on the
+    entries and their order, and a file spliced from an older one gets the bytes of one rendered whole."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for k, forum in reversed(keys):
+        base = k.split("-", 1)[0]
+        out.append(base if base not in seen else f"{base}-{forum}")
+        seen.add(base)
+    return out[::-1]
+
+
+def unique_keys(data: bytes) -> bytes:
+    """A whole .bib file with its keys made unique (``unique``): the entries kept from an older
+    file and those rendered now are put together first, then their keys are settled."""
+    found = list(BLOCK_KEY.finditer(data))
+    wanted = unique([(m[1].decode(), m[2].decode()) for m in found])
+    if all(m[1].decode() == k for m, k in zip(found, wanted, strict=True)):
+        return data
+    view, out, at = memoryview(data), [], 0
+    for m, k in zip(found, wanted, strict=True):
+        out += [view[at : m.start(1)], k.encode()]
+        at = m.end(1)
+    return b"".join([*out, view[at:]])

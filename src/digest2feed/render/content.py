@@ -15,8 +15,6 @@ from digest2feed.model import Entry, Rung
 from digest2feed.render import bibtex
 from digest2feed.render.math import html as math_html
 
-SUMMARY_CHARS = 300
-
 
 def status_line(entry: Entry) -> str:
     return " · ".join(entry.categories if entry.certifications else (entry.rung.label,))
@@ -78,13 +76,8 @@ def text(entry: Entry) -> str:
     return "\n\n".join(parts)
 
 
-def summary(entry: Entry) -> str:
-    """A short plain-text teaser: the status, then the abstract cut at a word."""
-    head = status_line(entry)
-    if not entry.abstract:
-        return head
-    # Only the start is needed: splitting whole abstracts showed up in the profile.
-    flat = " ".join(entry.abstract[: SUMMARY_CHARS * 2].split())
-    if len(flat) > SUMMARY_CHARS or len(entry.abstract) > SUMMARY_CHARS * 2:
-        flat = flat[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
-    return f"{head}. {flat}"
+def summary(entry: Entry) -> str | None:
+    """The whole abstract as plain text, exactly as the digest gave it (TeX and line breaks
+    kept), or None when the paper has none. Reference managers store the summary as the
+    paper's abstract (README: Reference managers); the status is told by titles and categories."""
+    return entry.abstract or None

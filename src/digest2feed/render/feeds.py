@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from html import escape
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedEntry, FeedGenerator
 from lxml import etree
 
 from digest2feed.layout import Document
-from digest2feed.model import Entry
+from digest2feed.model import Entry, Rung
 from digest2feed.render import content
 from digest2feed.render.stamp import xml_stamp
 from digest2feed.schema import (
     ABSTRACT,
     ATOM_NS,
+    DC_NS,
     DCTERMS_NS,
     FH_NS,
     GENERATOR,
     GENERATOR_URI,
+    ISSN_URN,
     JOURNAL,
     JOURNAL_URL,
     PLAIN_TITLE,
@@ -38,7 +41,7 @@ class _FeedExt(BaseExtension):
     doc: Document | None = None
 
     def extend_ns(self) -> dict[str, str]:
-        return {"fh": FH_NS, "dcterms": DCTERMS_NS}
+        return {"fh": FH_NS, "dcterms": DCTERMS_NS, "dc": DC_NS}
 
     def extend_atom(self, feed: etree._Element) -> etree._Element:
         assert self.doc is not None
@@ -48,6 +51,17 @@ class _FeedExt(BaseExtension):
         if self.doc.archive:
             etree.SubElement(feed, f"{{{FH_NS}}}archive")
         return feed
+
+
+def library(e: Entry, status_titles: bool) -> list[tuple[str, str]]:
+    """The Dublin Core elements (name, text) that reference managers read and feed readers
+    ignore: the exact title where the shown one says the status (Zotero takes ``dc:title``
+    over the title), and for a paper in the journal its name and ISSN. PRISM would name these
+    better, but the W3C validator warns about its namespace."""
+    out = [("title", e.title)] if content.shown_title(e, status_titles) != e.title else []
+    if e.rung >= Rung.ACCEPTED:
+        out += [("source", JOURNAL), ("identifier", ISSN_URN)]
+    return out
 
 
 class _EntryExt(BaseEntryExtension):
@@ -71,6 +85,9 @@ class _EntryExt(BaseEntryExtension):
         node.insert(3, node[-1])
         etree.SubElement(node, "link", href=e.url, rel="alternate", type="text/html")
         etree.SubElement(node, "link", href=e.pdf_url, rel="related", type="application/pdf", title="PDF")
+        etree.SubElement(node, "link", href=e.pdf_url, rel="enclosure", type="application/pdf", title="PDF")
+        for name, text in library(e, self.status_titles):
+            etree.SubElement(node, f"{{{DC_NS}}}{name}").text = text
         if not self.state:
             return node
         if self.status_titles and content.shown_title(e) != e.title:
@@ -96,6 +113,18 @@ class _RssHubs(BaseExtension):
             link = etree.Element(f"{{{ATOM_NS}}}link", href=hub, rel="hub")
             channel.insert(at + i, link)
         return feed
+
+
+class _RssEntryExt(BaseEntryExtension):
+    """RSS items: ``dc:description`` (the abstract) before ``description`` (the HTML body).
+    feedparser takes the first of the two as the summary and the second as the content, as
+    Atom has them; Zotero takes ``dc:description`` wherever it stands, newsboat ``description``."""
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        abstract = item.find(f"{{{DC_NS}}}description")
+        if abstract is not None:
+            item.find("description").addprevious(abstract)
+        return item
 
 
 def _generator(doc: Document) -> FeedGenerator:
@@ -133,7 +162,8 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         if e.authors:  # one call: feedgen re-checks every author given so far on each
             fe.author([{"name": name} for name in e.authors])
         fe.category([{"term": term} for term in e.categories])
-        fe.summary(content.summary(e))
+        if not doc.archive and (abstract := content.summary(e)):  # archives: history, for no list or library
+            fe.summary(abstract)
         fe.content(content.html(e, doc.math), type="html")
         fe.d2f.entry = e
         fe.d2f.state = doc.state
@@ -145,6 +175,7 @@ def rss(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     fg = _generator(doc)
     fg.description(doc.subtitle)
     fg.load_extension("dc", atom=False, rss=True)
+    fg.register_extension("d2f", BaseExtension, _RssEntryExt, atom=False)  # after dc: it moves dc's element
     if doc.self_url:  # channel <link> is the last link given: self first (NOTES.md, 3)
         fg.link(href=doc.self_url, rel="self", type="application/rss+xml")
     fg.link(href=doc.alternate_url, rel="alternate", type="text/html")
@@ -154,8 +185,14 @@ def rss(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     for e in entries:
         fe = _entry(fg, e, doc)
         fe.link(href=e.url)
+        fe.link(href=e.pdf_url, rel="enclosure", type="application/pdf", length="0")  # 0: size unknown
         if e.authors:
             fe.dc.dc_creator(", ".join(e.authors))
+        if abstract := content.summary(e):
+            # Zotero takes dc:description over description as the abstract; like description it is HTML.
+            fe.dc.dc_description(escape(abstract, quote=False))
+        for name, text in library(e, doc.status_titles):
+            getattr(fe.dc, f"dc_{name}")(text)
         for term in e.categories:
             fe.category(term=term)
         fe.content(content.html(e, doc.math))  # alone, it becomes <description>, escaped

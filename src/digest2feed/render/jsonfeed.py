@@ -8,7 +8,6 @@ from datetime import datetime
 from digest2feed.layout import Document
 from digest2feed.model import Entry
 from digest2feed.render import content
-from digest2feed.schema import JOURNAL, JOURNAL_URL
 
 VERSION = "https://jsonfeed.org/version/1.1"
 SEPARATORS = (",", ": ")
@@ -25,7 +24,10 @@ def _item(e: Entry, status_titles: bool, math: str) -> dict:
         "title": content.shown_title(e, status_titles),
         "content_html": content.html(e, math),
         "content_text": content.text(e),
-        "summary": content.summary(e),
+    }
+    if abstract := content.summary(e):
+        item["summary"] = abstract
+    item |= {
         "date_published": _time(e.published),
         "date_modified": _time(e.updated),
         "tags": list(e.categories),
@@ -38,7 +40,7 @@ def _item(e: Entry, status_titles: bool, math: str) -> dict:
             "milestones": {rung.slug: _time(at) for rung, at in e.milestones},
         },
     }
-    if e.authors:
+    if e.authors:  # an anonymous submission has no author at all: no item or feed inherits one
         item["authors"] = [{"name": name} for name in e.authors]
     return item
 
@@ -56,7 +58,6 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     feed |= {
         "description": doc.subtitle,
         "language": "en",
-        "authors": [{"name": JOURNAL, "url": JOURNAL_URL}],
         "items": [],
         # The fingerprint last: the store reads it from the file's tail.
         "_digest2feed": {"fingerprint": stamp},

@@ -17,7 +17,7 @@ from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
 from digest2feed.schema import ENTRY_HASHES, FEED_BITS
 
-RENDERING = "5"  # bump whenever the renderers change their output for the same document
+RENDERING = "6"  # bump whenever the renderers change their output for the same document (6: issue 21)
 # Their output also depends on these libraries: after an upgrade every file is rendered and
 # rewritten once (its fingerprint changed), so output of the old and the new never mix.
 LIBRARIES = tuple(f"{name} {metadata.version(name)}" for name in ("feedgen", "lxml", "math-core"))
@@ -71,3 +71,8 @@ def xml_stamp(doc: Document, print_: str) -> bytes:
     if doc.memberships:
         bits = f"<!-- {FEED_BITS} {' '.join([doc.memberships, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
     return f"{digests}{bits}<!-- digest2feed {print_} -->\n".encode()
+
+
+def bib_stamp(print_: str) -> bytes:
+    """The fingerprint of a .bib file, as an ``@comment`` entry that BibTeX readers skip."""
+    return f"@comment{{digest2feed {print_}}}\n".encode()
