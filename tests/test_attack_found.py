@@ -112,8 +112,8 @@ def test_a_fifo_in_a_maildir_is_skipped_with_a_warning_never_waited_on(tmp_path)
     folder = maildir_with(tmp_path, sample_mail())
     os.mkfifo(folder / "new" / "1700000000.fifo.host")
     out = tmp_path / "out"
-    code, err, _ = measured(["update", folder, "-o", out], tmp_path, timeout=30)
-    assert code == 0, f"still waiting after 30 s (exit {code}); stderr: {err!r}"
+    code, err, _ = measured(["update", folder, "-o", out], tmp_path, timeout=15)
+    assert code == 0, f"still waiting after 15 s (exit {code}); stderr: {err!r}"
     assert len(err.splitlines()) == 1 and "warning" in err
     assert (out / "atom.xml").read_text().count("<entry>") == 24
 
@@ -134,8 +134,8 @@ def test_a_fifo_at_a_path_of_the_output_folder_never_holds_the_run(tmp_path, sit
     target = site / rel
     target.unlink(missing_ok=True)
     os.mkfifo(target)
-    code, err, _ = measured(["update", DAILY, "-o", site, "--max-entries", "5"], tmp_path, timeout=30)
-    assert code is not None, f"{rel}: the run was still waiting on the FIFO after 30 s"
+    code, err, _ = measured(["update", DAILY, "-o", site, "--max-entries", "5"], tmp_path, timeout=15)
+    assert code is not None, f"{rel}: the run was still waiting on the FIFO after 15 s"
     one_line(err)
     if code:
         assert err.startswith(f"digest2feed: {target}:"), err
@@ -144,8 +144,8 @@ def test_a_fifo_at_a_path_of_the_output_folder_never_holds_the_run(tmp_path, sit
 def test_a_fifo_backup_during_a_pending_state_never_holds_the_run(tmp_path, site):
     (site / ".digest2feed.pending").touch()
     os.mkfifo(site / ".atom.xml.a1b2c3d4e5f6.d2f-old")
-    code, err, _ = measured(["update", DAILY, "-o", site, "--max-entries", "5"], tmp_path, timeout=30)
-    assert code is not None, "the run was still waiting on the FIFO after 30 s"
+    code, err, _ = measured(["update", DAILY, "-o", site, "--max-entries", "5"], tmp_path, timeout=15)
+    assert code is not None, "the run was still waiting on the FIFO after 15 s"
     one_line(err)
 
 
