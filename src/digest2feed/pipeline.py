@@ -23,14 +23,13 @@ from digest2feed.settings import ImapOptions, Settings
 from digest2feed.sources import Note, Run, Text, checkpoint, read_inputs
 from digest2feed.state import Scan, StateError, records_in, scan, state_files
 from digest2feed.store import (
-    LINKED,
     Interrupted,
-    Linked,
+    Refused,
+    check_own,
     commit,
     fingerprint_of,
     foreign,
     locked,
-    no_link,
     pending,
     refused,
     share_folders,
@@ -161,8 +160,8 @@ def update(
             pings = _ping(settings, docs, written, ping)  # after the commit, still under the lock
     except StateError as e:
         raise Failed([e.problem]) from None
-    except Linked as e:  # the lock, the pending marker or the checkpoint
-        raise Failed([Problem(str(e.filename), LINKED)]) from None
+    except Refused as e:  # a link or a FIFO at the lock, the pending marker or the checkpoint
+        raise Failed([Problem(str(e.filename), e.strerror)]) from None
     except Interrupted as e:  # renames had begun: the pending marker makes the next run finish them
         why = f"cannot write: {e.strerror}; some files were replaced, and the next run completes the update"
         raise Failed([Problem(str(e.filename or folder), why)]) from None
@@ -177,7 +176,7 @@ def _write(
 ) -> tuple[Scan, dict[str, Record], dict[str, Document], list[str]]:
     """Under the lock: merge into the state, plan, refuse what must not be touched, commit."""
     folder = settings.output
-    no_link(folder / WEBSUB)  # read after the commit: refused before anything is written
+    check_own(folder / WEBSUB)  # read after the commit: refused before anything is written
     # A run that died mid-commit may have left files that disagree: then trust no stored
     # content hash and derive everything from the facts. So does a regeneration.
     regenerate = regenerate or pending(folder)
@@ -235,8 +234,8 @@ def _imap_run(settings: Settings, names: list[str]) -> Run | None:
         return None
     try:
         return Run(settings.imap, checkpoint.read(settings.output, state_files(settings.output)))
-    except Linked as e:
-        raise Failed([Problem(str(e.filename), LINKED)]) from None
+    except Refused as e:
+        raise Failed([Problem(str(e.filename), e.strerror)]) from None
     except StateError as e:
         raise Failed([e.problem]) from None
 

@@ -268,9 +268,7 @@ def _table(table: dict, origin: str, i: int) -> Feed:
         raise _bad(f"{origin}: {wrong[0]}")
     name = table.get("name")
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise _bad(
-            f"{where}.name must be a folder name of lower-case letters, digits, '-' and '_' (got {name!r})"
-        )
+        raise _bad(f"{where}.name must be a folder name of lower-case letters, digits, '-' and '_' (got {name!r})")
     if name in RESERVED:
         raise _bad(f"{where}.name {name!r} is taken by a built-in folder ({', '.join(RESERVED)})")
     where = f"{where}.{{}} ({name})"

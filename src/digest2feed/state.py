@@ -15,6 +15,7 @@ import errno
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from digest2feed.schema import (
     PROVENANCE,
     TIME_RE,
 )
-from digest2feed.store import LINKED, backups, pending
+from digest2feed.store import LINKED, NOT_A_FILE, backups, pending
 
 PROLOG = 4096
 A = f"{{{ATOM_NS}}}"
@@ -177,10 +178,13 @@ def _parse(path: Path) -> etree._Element:
     ours are refused unread.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # a FIFO never holds the run
     except OSError as e:
         why = LINKED if e.errno == errno.ELOOP else f"cannot read: {e.strerror}"
         raise StateError(Problem(str(path), why)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # before open(): Python refuses a folder's descriptor
+        os.close(fd)
+        raise StateError(Problem(str(path), NOT_A_FILE))
     with open(fd, "rb") as f:
         tree = _tree(path, f)
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:

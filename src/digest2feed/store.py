@@ -7,7 +7,6 @@ import fcntl
 import os
 import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -17,7 +16,14 @@ from digest2feed.schema import BACKUP_SUFFIX, FILE_MODE, FINGERPRINT_RE, FOLDER_
 LINKED = "is a symbolic link; refusing to follow it"
 
 
-class Linked(OSError):
+NOT_A_FILE = "is not a regular file; refusing to touch it"
+
+
+class Refused(OSError):
+    """A path inside the output folder a run must not touch; ``strerror`` says why."""
+
+
+class Linked(Refused):
     """A path inside the output folder is a symbolic link. None is ever followed: a link there
     would let a run read another site's files into ours, or write, chmod or delete outside the
     folder. The output folder itself may be a link (users do that on purpose)."""
@@ -26,9 +32,46 @@ class Linked(OSError):
         super().__init__(errno.ELOOP, LINKED, str(path))
 
 
+class NotAFile(Refused):
+    """A FIFO, a device or a folder where a run reads one of its files: a FIFO would hold it forever."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(errno.EINVAL, NOT_A_FILE, str(path))
+
+
+def read_own(path: Path, limit: int) -> bytes | None:
+    """One of our small files (a checkpoint, the owed pings), or None when there is none. Never
+    through a link, never waiting on a FIFO, never more than ``limit`` bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise Linked(path) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotAFile(path)
+    with open(fd, "rb") as f:
+        return f.read(limit)
+
+
 def no_link(path: Path) -> None:
     if path.is_symlink():
         raise Linked(path)
+
+
+def check_own(path: Path) -> None:
+    """Refuse (Refused) a link, a FIFO or a folder where one of our files is read later."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise Linked(path)
+    if not stat.S_ISREG(mode):
+        raise NotAFile(path)
 
 
 def refused(folder: Path, rels: Iterable[str]) -> list[tuple[str, str]]:
@@ -52,7 +95,7 @@ def refused(folder: Path, rels: Iterable[str]) -> list[tuple[str, str]]:
                 found[sub] = LINKED
                 break
             if i == len(parts) and not stat.S_ISREG(mode):
-                found[sub] = "is not a regular file; refusing to touch it"
+                found[sub] = NOT_A_FILE
     return sorted(found.items())
 
 
@@ -209,68 +252,171 @@ def commit(folder: Path, files: Iterable[tuple[str, bytes]], stale: list[str], l
     after the renames. Until the last of them, the pending marker and a hard link to
     each replaced file's old version (``BACKUP_SUFFIX``) stay, so a crash at any point
     leaves every fact in some state file or old version, which the next run reads.
-    Returns the paths written or removed.
+    Every folder below ``folder`` is opened without following a link and every file
+    is made, linked, renamed and removed through its folder's descriptor, so a folder
+    swapped for a link meanwhile is never followed. Returns the paths written or removed.
     """
     _remove_leftovers(folder)
+    with _Folders(folder) as at:
+        temps = _write_all(at, files, any((folder / rel).exists() for rel in stale))
+        temps.sort(key=lambda t: t[1] == last)
+        changed = [rel for _, rel in temps]
+        if not changed and not any((folder / rel).exists() for rel in stale):
+            _finish(folder)
+            return []
+        where = folder  # named in the error: the file whose link, rename or removal failed
+        try:
+            for _, rel in temps:  # the old version of each replaced file stays reachable until the commit is whole
+                where, (dfd, name) = folder / rel, at.parent(rel)
+                if at.exists(rel):
+                    backup = f".{name}.{secrets.token_hex(6)}{BACKUP_SUFFIX}"
+                    os.link(name, backup, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
+            at.sync(changed)
+            for tmp, rel in temps:
+                where, (dfd, name) = folder / rel, at.parent(rel)
+                os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            where = folder
+            removed = [rel for rel in stale if at.remove(rel)]
+            at.sync([*changed, *removed])
+            _finish(folder, emptied={(folder / rel).parent for rel in removed} - {folder})
+        except OSError as e:
+            raise Interrupted(e.errno, e.strerror, str(where)) from None
+    return changed + removed
+
+
+def _write_all(at: _Folders, files: Iterable[tuple[str, bytes]], removals: bool) -> list[tuple[str, str]]:
+    """Each changed file written beside its target, then the pending marker (also for ``removals``
+    alone); (temporary name, path) of each. On any failure, the temporaries and the folders
+    made are removed."""
     temps: list[tuple[str, str]] = []
-    made: list[Path] = []
     try:
         for rel, data in files:
-            target = folder / rel
-            if unchanged(target, data):
-                continue
             try:
-                made += make_folder(target.parent)
-                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+                dfd, name = at.parent(rel, make=True)
+                if _same(dfd, name, data):
+                    continue
+                tmp = f".{name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE, dir_fd=dfd)
                 temps.append((tmp, rel))
-                with os.fdopen(fd, "wb") as f:
+                with open(fd, "wb") as f:
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
-                os.chmod(tmp, FILE_MODE)
+                    os.fchmod(f.fileno(), FILE_MODE)
+            except Linked:
+                raise
             except OSError as e:
-                raise StoreError(e.errno, e.strerror, str(target)) from None
+                raise StoreError(e.errno, e.strerror, str(at.folder / rel)) from None
+        if temps or removals:  # a new marker, never one that is there: it could be a hard link to another file
+            with suppress(FileNotFoundError):
+                os.unlink(PENDING, dir_fd=at.root)
+            os.close(os.open(PENDING, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE, dir_fd=at.root))
+            os.fsync(at.root)
     except BaseException:
-        for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
-        unmake(made)
-        raise
-    temps.sort(key=lambda t: t[1] == last)
-    changed = [rel for _, rel in temps]
-    if not changed and not any((folder / rel).exists() for rel in stale):
-        _finish(folder)
-        return []
-    fd = _open(folder / PENDING, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    for rel in changed:
-        target = folder / rel
-        if target.exists():
-            os.link(target, target.parent / f".{target.name}.{secrets.token_hex(6)}{BACKUP_SUFFIX}")
-    _sync_dirs({(folder / rel).parent for rel in changed} | {folder})
-    try:
         for tmp, rel in temps:
-            os.replace(tmp, folder / rel)
-        removed = [rel for rel in stale if _remove(folder / rel)]
-        _sync_dirs({(folder / rel).parent for rel in [*changed, *removed]} | {folder})
-        _finish(folder, emptied={(folder / rel).parent for rel in removed} - {folder})
-    except OSError as e:
-        raise Interrupted(e.errno, e.strerror, e.filename) from None
-    return changed + removed
+            with suppress(OSError):
+                os.unlink(tmp, dir_fd=at.parent(rel)[0])
+        unmake(at.made)
+        raise
+    return temps
+
+
+def _same(dfd: int, name: str, data: bytes) -> bool:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dfd)
+    except OSError:
+        return False
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+        os.close(fd)
+        return False
+    with open(fd, "rb") as f:
+        return f.read() == data
+
+
+class _Folders:
+    """Descriptors of the output folder and the folders below it, each opened without
+    following a link: every later call goes through them, never through a path again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.made = folder, []
+        self.root = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # the output folder itself may be a link
+        self.fds: dict[str, int] = {"": self.root}
+
+    def __enter__(self) -> _Folders:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+
+    def parent(self, rel: str, make: bool = False) -> tuple[int, str]:
+        """(descriptor of the folder holding ``rel``, its name), making missing folders 0755."""
+        parent, _, name = rel.rpartition("/")
+        if parent not in self.fds:
+            dfd, last = self.parent(parent, make)
+            self.fds[parent] = self._open(dfd, last, parent, make)
+        return self.fds[parent], name
+
+    def _open(self, dfd: int, name: str, rel: str, make: bool) -> int:
+        try:
+            return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dfd)
+        except FileNotFoundError:
+            if not make:
+                raise
+            os.mkdir(name, FOLDER_MODE, dir_fd=dfd)
+            self.made.append(self.folder / rel)
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dfd)
+            os.fchmod(fd, FOLDER_MODE)
+            return fd
+        except OSError as e:
+            if e.errno in (errno.ELOOP, errno.ENOTDIR) and (self.folder / rel).is_symlink():
+                raise Linked(self.folder / rel) from None
+            raise
+
+    def exists(self, rel: str) -> bool:
+        dfd, name = self.parent(rel)
+        try:
+            os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def remove(self, rel: str) -> bool:
+        try:
+            dfd, name = self.parent(rel)
+            os.unlink(name, dir_fd=dfd)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def sync(self, rels: Iterable[str]) -> None:
+        """Make the renames durable (the folders holding ``rels``, and the output folder): after
+        this a power cut keeps the new files."""
+        for parent in {rel.rpartition("/")[0] for rel in rels} | {""}:
+            os.fsync(self.fds[parent])
 
 
 def pending(folder: Path) -> bool:
     """True when a run died between its first rename and its last: files may disagree."""
     marker = folder / PENDING
     no_link(marker)
-    return marker.exists()
+    return marker.exists()  # only looked at: a new marker replaces it (commit)
 
 
 def backups(folder: Path) -> list[Path]:
     """Old versions kept by a run that died mid-commit (there are none without the marker)."""
-    return sorted(folder.rglob(f".*{BACKUP_SUFFIX}"))
+    return sorted(_dot_files(folder, BACKUP_SUFFIX))
+
+
+def _dot_files(folder: Path, suffix: str) -> Iterator[Path]:
+    """Our dot files ending in ``suffix``, in the folder and below it: never in a folder
+    reached through a link, nor in another output folder kept inside this one (its own lock
+    says so: a run there may be writing them, or need them to recover)."""
+    for root, dirs, names in os.walk(folder):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not (here / d / LOCK).exists()]
+        yield from (here / n for n in names if n.startswith(".") and n.endswith(suffix))
 
 
 def _finish(folder: Path, emptied: set[Path] | None = None) -> None:
@@ -288,7 +434,7 @@ def _finish(folder: Path, emptied: set[Path] | None = None) -> None:
 
 def _remove_leftovers(folder: Path) -> None:
     """Temporary files of a run that was killed mid-write; only a lock holder calls this."""
-    for tmp in folder.rglob(f".*{TEMP_SUFFIX}"):
+    for tmp in _dot_files(folder, TEMP_SUFFIX):
         tmp.unlink(missing_ok=True)
 
 

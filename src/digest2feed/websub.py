@@ -29,7 +29,7 @@ from pathlib import Path
 
 from digest2feed import __version__
 from digest2feed.schema import TEMP_SUFFIX, WEBSUB
-from digest2feed.store import no_link
+from digest2feed.store import read_own
 
 NAME = WEBSUB
 BOUND = 10.0  # seconds for all pings of a run, unless [imap] timeout says otherwise
@@ -59,9 +59,9 @@ def bound(timeout: float | None) -> float:
 def owed(folder: Path) -> dict[str, list[str]]:
     """The pings a run before this one could not deliver, by hub; nothing when none (or unreadable:
     the memory only ever adds pings, so losing it costs at most a missed push)."""
-    no_link(folder / NAME)  # never another file's content, never a write through a link
+    raw = read_own(folder / NAME, 16 * 1024 * 1024)  # never through a link, never waiting on a FIFO
     try:
-        data = json.loads((folder / NAME).read_text(encoding="utf-8"))
+        data = json.loads(raw or b"")
         return {str(h): [str(f) for f in feeds] for h, feeds in data["owed"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}

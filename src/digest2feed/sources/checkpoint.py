@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest2feed.schema import CHECKPOINT, TEMP_SUFFIX
-from digest2feed.store import no_link
+from digest2feed.store import read_own
 
 VERSION = 1
+MAX_BYTES = 16 * 1024 * 1024  # far above any we write (UID ranges); a larger one is void
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,9 @@ def signature(folder: Path, files: list[Path]) -> str:
 def read(folder: Path, files: list[Path]) -> Marks:
     """The checkpoint if it describes the state files ``files`` as they are now; else an empty one."""
     now = signature(folder, files)
-    no_link(folder / CHECKPOINT)
+    raw = read_own(folder / CHECKPOINT, MAX_BYTES)
     try:
-        data = json.loads((folder / CHECKPOINT).read_text(encoding="utf-8"))
+        data = json.loads(raw or b"")
         if data.get("version") != VERSION or data.get("state") != now:
             return Marks(now)
         folders = {
@@ -87,7 +88,7 @@ def save(folder: Path, files: list[Path], base: Marks, taken: dict[str, tuple[in
     }
     text = json.dumps(data, separators=(",", ":")) + "\n"
     try:
-        if (folder / CHECKPOINT).read_text(encoding="utf-8") == text:
+        if read_own(folder / CHECKPOINT, MAX_BYTES) == text.encode():
             return  # unchanged: not rewritten, like every other file
     except (OSError, UnicodeDecodeError):
         pass

@@ -22,12 +22,16 @@ import contextlib
 import netrc
 import os
 import re
+import signal
 import subprocess
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from digest2feed.imapurl import HIDDEN
+
+MAX_OUTPUT = 64 * 1024  # of a password or token command: its first line is the secret
 
 PASSWORD_ENV = "DIGEST2FEED_IMAP_PASSWORD"
 TOKEN_ENV = "DIGEST2FEED_IMAP_TOKEN"
@@ -196,27 +200,13 @@ def token(user: str, host: str, command: str | None, timeout: float) -> Secret:
 def _run(command: str, name: str, user: str, host: str, timeout: float) -> Secret:
     """Run the user's command through the shell; the first line it prints is the secret.
 
-    Its output and its error output are read from pipes and never shown: a helper may
+    Its output is read from a pipe and never shown, its error output dropped: a helper may
     print the secret in a message. The command learns which account is wanted from
     the environment, so one helper can serve several folders.
     """
     env = {**os.environ, "DIGEST2FEED_IMAP_USER": user, "DIGEST2FEED_IMAP_HOST": host}
-    try:
-        done = subprocess.run(
-            command,
-            shell=True,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            env=env,
-        )
-    except subprocess.TimeoutExpired:
-        raise CredentialError(f"{name} gave no answer within {timeout:g} s") from None
-    except OSError as e:
-        raise CredentialError(f"{name} could not be started ({e.strerror})") from None
-    if done.returncode != 0:
-        raise CredentialError(f"{name} failed with exit status {done.returncode} (its output is not shown)")
-    first = done.stdout.split(b"\n", 1)[0].rstrip(b"\r")
+    stdout = _output(command, name, env, timeout)
+    first = stdout.split(b"\n", 1)[0].rstrip(b"\r")
     try:
         value = first.decode("utf-8")
     except UnicodeDecodeError:
@@ -224,6 +214,37 @@ def _run(command: str, name: str, user: str, host: str, timeout: float) -> Secre
     if not value:
         raise CredentialError(f"{name} printed an empty first line")
     return Secret(value)
+
+
+def _output(command: str, name: str, env: dict[str, str], timeout: float) -> bytes:
+    """What the command prints, no more than MAX_OUTPUT bytes of it, within ``timeout``; it and
+    everything it started are killed past either (a helper that never stops printing)."""
+    try:
+        proc = subprocess.Popen(command, shell=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=env, start_new_session=True)  # fmt: skip
+    except OSError as e:
+        raise CredentialError(f"{name} could not be started ({e.strerror})") from None
+    assert proc.stdout is not None
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(proc.stdout.read(MAX_OUTPUT + 1)), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    try:
+        if reader.is_alive():
+            raise CredentialError(f"{name} gave no answer within {timeout:g} s")
+        if len(got[0]) > MAX_OUTPUT:
+            raise CredentialError(f"{name} printed more than {MAX_OUTPUT:,} bytes (its output is not shown)")
+        code = proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        raise CredentialError(f"{name} gave no answer within {timeout:g} s") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    if code != 0:
+        raise CredentialError(f"{name} failed with exit status {code} (its output is not shown)")
+    return got[0]
 
 
 def _netrc(user: str, host: str) -> Secret | None:

@@ -13,8 +13,9 @@ import mailbox
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -144,13 +145,16 @@ def message(data: bytes, source: str, explicit: bool) -> Iterator[Item]:
         yield Text(f"{source} part {n}", part.body, part.topic, None, message_id, False, hint)
 
 
-def _messages(box: mailbox.Mailbox, keys: list[str], label: str) -> Iterator[Item]:
-    """Each message in turn; one that is too large or damaged is named and skipped, never the rest."""
-    for n, key in enumerate(keys, 1):
+def _messages(label: str, readers: list[Callable[[], bytes]]) -> Iterator[Item]:
+    """Each message in turn, read by its reader (bounded); one that is too large, damaged or not
+    a file is named and skipped, never the rest."""
+    for n, read in enumerate(readers, 1):
         source = f"{label} message {n}"
         try:
-            with box.get_file(key) as f:  # read no more than one message may hold
-                data = f.read(MAX_TEXT + 1)
+            data = read()
+        except _Special as e:
+            yield Note("warning", Problem(source, f"is {e}, not a file; skipped"))
+            continue
         except (OSError, KeyError, ValueError) as e:
             yield Note("warning", Problem(source, f"is unreadable ({e}); skipped"))
             continue
@@ -160,6 +164,21 @@ def _messages(box: mailbox.Mailbox, keys: list[str], label: str) -> Iterator[Ite
             yield Note("warning", Problem(source, "is damaged (no mail headers); skipped"))
         else:
             yield from message(data, source, explicit=False)
+
+
+class _Special(OSError):
+    """A Maildir entry that is no file (a FIFO would hold the run): ``str()`` says what it is."""
+
+
+def _bounded(path: Path) -> bytes:
+    """A Maildir message's bytes, no more than one message may hold, never waiting on a FIFO."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    mode = os.fstat(fd).st_mode
+    if what := _special(mode):
+        os.close(fd)
+        raise _Special(what)
+    with open(fd, "rb") as f:
+        return f.read(MAX_TEXT + 1)
 
 
 def _mbox(path: Path, explicit: bool) -> Iterator[Item]:
@@ -172,7 +191,12 @@ def _mbox(path: Path, explicit: bool) -> Iterator[Item]:
     except (OSError, mailbox.Error) as e:
         yield Note("error" if explicit else "skipped", Problem(str(path), f"cannot read mbox: {e}"))
         return
-    yield from _messages(box, keys, str(path))
+    yield from _messages(str(path), [partial(_from_mbox, box, key) for key in keys])
+
+
+def _from_mbox(box: mailbox.mbox, key: str) -> bytes:
+    with box.get_file(key) as f:  # read no more than one message may hold
+        return f.read(MAX_TEXT + 1)
 
 
 def _has_long_line(path: Path, chunk: int = 1 << 20) -> bool:
@@ -194,10 +218,12 @@ def _has_long_line(path: Path, chunk: int = 1 << 20) -> bool:
 
 
 def maildir(path: Path, explicit: bool) -> Iterator[Item]:
+    """Every message in new/ and cur/, in the order of their unique names (the part before
+    ':'), as the mailbox module orders its keys; each opened as ``_bounded`` opens it."""
     try:
-        box = mailbox.Maildir(path, factory=None, create=False)
-        keys = sorted(box.keys())  # a stable order, whatever the folder listing says
-    except (OSError, mailbox.Error) as e:
-        yield Note("error" if explicit else "skipped", Problem(str(path), f"cannot read Maildir: {e}"))
+        found = sorted((name.split(":")[0], path / sub / name) for sub in ("new", "cur")
+                       for name in os.listdir(path / sub) if not name.startswith("."))  # fmt: skip
+    except OSError as e:
+        yield Note("error" if explicit else "skipped", Problem(str(path), f"cannot read Maildir: {e.strerror}"))
         return
-    yield from _messages(box, keys, str(path))
+    yield from _messages(str(path), [partial(_bounded, file) for _, file in found])
