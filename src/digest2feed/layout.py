@@ -13,6 +13,7 @@ content of the whole history; content is loaded only for the files to render.
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import NamedTuple
 from digest2feed.filters import fingerprint
 from digest2feed.model import Rung
 from digest2feed.settings import Settings
+from digest2feed.weeks import SECTIONS, WEEKS_INDEX, label, page, week_of
 
 JOURNAL_URL = "https://jmlr.org/tmlr/"
 TMLR_START = "2022-01-01T00:00:00+00:00"  # a plausible "updated" for a feed with no papers yet
@@ -29,7 +31,9 @@ ARCHIVE_DIR = "archive"
 INDEX_ENTRIES = 100
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 OPML = "feeds.opml"
-OWN_NAMES = (*FILE_NAMES.values(), "index.html", OPML)  # every name a run writes outside the archive
+SEARCH_CODE, SEARCH_INDEX = "search.js", "search-index.js"  # the page's search, and what it searches
+# Every name a run writes outside archive/ and the week pages.
+OWN_NAMES = (*FILE_NAMES.values(), "index.html", OPML, SEARCH_CODE, SEARCH_INDEX)
 
 
 # view → (label on the page, words for titles, which entries). A submission stays in its
@@ -81,6 +85,7 @@ class Document:
     status_titles: bool = False  # entry titles say "Accepted: …" (the state keeps them plain)
     memberships: str = ""  # state files: fingerprint of the filters whose bits the refs carry
     math: str = "tex"  # the math setting: how feed content shows TeX
+    weeks: tuple[tuple[str, int, int, int], ...] = ()  # the index of weeks: (week, certified, accepted, submitted)
 
 
 def archive_path(ref: Ref) -> str:
@@ -107,6 +112,7 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
     page_url = settings.base_url if settings.base_url and settings.html else JOURNAL_URL
 
     def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Ref], **extra) -> None:
+        extra.setdefault("updated", max((e.updated for e in entries), default=newest))
         docs[path] = Document(
             path=path,
             format=fmt,
@@ -116,7 +122,6 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             feed_id=_feed_id(settings, path),
             self_url=settings.base_url + path if settings.base_url else None,
             alternate_url=page_url,
-            updated=max((e.updated for e in entries), default=newest),
             math=settings.math,
             status_titles=settings.status_in_title,
             memberships=memberships if extra.get("state") else "",
@@ -181,9 +186,36 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             settings.subtitle,
             window[:INDEX_ENTRIES],
             feeds=listed,
-            links=(("outline", href("index.html", OPML)),),
+            links=(("outline", href("index.html", OPML)), ("weeks", WEEKS_INDEX), ("search", SEARCH_CODE)),
         )
+        _site(every, settings, add)
     return docs
+
+
+def _site(every: list[Ref], settings: Settings, add: Callable[..., None]) -> None:
+    """A page per digest week (its papers by section, in the digest's order), the index of weeks,
+    and the search over the whole history: what ``html = true`` adds beside index.html. Their
+    links are relative: the pages work wherever the folder is served or opened."""
+    by_week: dict[str, list[Ref]] = {}
+    for e in every:
+        by_week.setdefault(week_of(e.published), []).append(e)
+    names = sorted(by_week, reverse=True)
+    counts = []
+    for i, week in enumerate(names):
+        sections = [[e for e in by_week[week] if e.rung is rung] for rung, _ in SECTIONS]
+        links = [("index", "../index.html"), ("up", "index.html")]
+        if i + 1 < len(names):
+            links.append(("prev", f"{names[i + 1]}.html"))
+        if i:
+            links.append(("next", f"{names[i - 1]}.html"))
+        title = f"{settings.title}: the week of {label(week)}"
+        add(page(week), "week", title, settings.subtitle, [e for s in sections for e in s], links=tuple(links))
+        counts.append((week, *map(len, sections)))
+    add(WEEKS_INDEX, "weeks", f"{settings.title}: every week", settings.subtitle, [], weeks=tuple(counts))
+    add(SEARCH_INDEX, "search", settings.title, settings.subtitle, [e for e in every if e.current])
+    # The search folds text as filters.fold does, with tables from Python's Unicode data: a new
+    # Python with a new Unicode version gives a new search.js.
+    add(SEARCH_CODE, "js", settings.title, f"Unicode {unicodedata.unidata_version}", [], updated=TMLR_START)
 
 
 def _own(every: list[Ref], count: int, limit: int) -> list[list[Ref]]:

@@ -154,7 +154,7 @@ def _helper(folder: Path, names: list[str]) -> Helper | None:
     if names and (folder / "atom.xml").exists():
         return None
     from digest2feed.helper import Helper
-    from digest2feed.render import feeds, jsonfeed, opml, page  # noqa: F401 (imported once, for both)
+    from digest2feed.render import feeds, jsonfeed, opml, page, search, weeks  # noqa: F401 (imported once, for both)
 
     return Helper.start(render)
 
@@ -162,7 +162,8 @@ def _helper(folder: Path, names: list[str]) -> Helper | None:
 def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progress, helper: Helper | None) -> Report:
     from digest2feed import checkpoint
     from digest2feed.state import StateError
-    from digest2feed.store import commit, foreign, locked, pending, share_folders, unplanned
+    from digest2feed.store import commit, foreign, locked, pending, share_folders, unplanned, unplanned_in
+    from digest2feed.weeks import WEEK_GLOB, WEEKS_DIR
 
     folder = settings.output
     imap = _imap_run(settings, names)
@@ -184,6 +185,7 @@ def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progre
                     raise Failed([Problem(str(folder / rel), _why_foreign(docs[rel])) for rel in theirs])
                 files = _render(docs.values(), folder, records, regenerate, progress, helper)
                 gone = unplanned(folder, docs, OWN_NAMES, _ours, ARCHIVE_DIR)
+                gone += unplanned_in(folder, docs, WEEKS_DIR, WEEK_GLOB, _ours)  # week pages
                 written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last="atom.xml")
                 share_folders(folder, docs)
                 checkpoint.save(folder, marks, imap.taken if imap else {})  # only once the files are in place
@@ -287,10 +289,12 @@ def _render(
     todo = [(doc, fingerprint(doc)) for doc in docs]
     todo = [(doc, fp) for doc, fp in todo if regenerate or stored(folder / doc.path) != fp]
     # Entries an old subscription file already holds keep their bytes (render/splice.py).
-    kept = {} if regenerate else {d.path: splice.stored(folder / d.path, d) for d, _ in todo if splice.spliceable(d)}
+    kept = {} if regenerate else {d.path: splice.stored(folder / d.path, d) for d, _ in todo if splice.reusable(d)}
     records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})
     shared: dict[tuple[str, str], bytes] = {}  # entries rendered for one spliced file, for the others
-    lent = deque([i for i, (doc, _) in enumerate(todo) if not kept.get(doc.path)][1::2] if helper else [])
+    # Not the search index: its entries are the whole history, too many to send through the pipe.
+    whole_docs = [i for i, (doc, _) in enumerate(todo) if not kept.get(doc.path) and doc.format != "search"]
+    lent = deque(whole_docs[1::2] if helper else [])
 
     def whole(doc: Document, fp: str) -> tuple[Document, list[Entry], str]:
         records.need({r.forum_id for r in doc.refs})
@@ -335,10 +339,11 @@ def _spliced(
 
 
 def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
-    from digest2feed.render import feeds, jsonfeed, opml, page
+    from digest2feed.render import feeds, jsonfeed, opml, page, search, weeks
 
     renderer = {"atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render}
-    return renderer[doc.format](doc, entries, stamp)
+    site = {"week": weeks.week, "weeks": weeks.index, "search": search.index, "js": search.code}  # html = true
+    return (renderer.get(doc.format) or site[doc.format])(doc, entries, stamp)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,17 @@ def unplanned(
     return [rel for rel in found if rel not in planned and (folder / rel).is_file() and ours(folder / rel)]
 
 
+def unplanned_in(folder: Path, rels: Iterable[str], sub: str, pattern: str, ours: Callable[[Path], bool]) -> list[str]:
+    """Our files in the subfolder ``sub`` whose names match ``pattern`` (the week pages) that the
+    run does not plan: removed like ``unplanned``'s. Nothing in a subfolder that is another
+    output folder (it has its own lock file)."""
+    planned, where = set(rels), folder / sub
+    if not where.is_dir() or (where / LOCK_NAME).exists():
+        return []
+    found = sorted(f"{sub}/{p.name}" for p in where.glob(pattern))
+    return [rel for rel in found if rel not in planned and (folder / rel).is_file() and ours(folder / rel)]
+
+
 # While a run renames, the old version of each file it replaces stays reachable under this
 # suffix (a hard link): entries move both ways between atom.xml and the archives, so no
 # order of renames keeps every fact in some state file; the old versions do.

@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 
 from digest2feed.layout import Document
+from digest2feed.render import search
 
 BLOCKS = "digest2feed-blocks"
 TAIL = 64 * 1024  # holds the digests of 2,500 entries
@@ -35,6 +36,12 @@ JSON_BLOCKS_RE = re.compile(rb'"blocks": \[([^\]]*)\]')
 
 def spliceable(doc: Document) -> bool:
     return doc.format in ("atom", "rss", "json") and not doc.state
+
+
+def reusable(doc: Document) -> bool:
+    """Whether a new version of ``doc`` can keep what its old file holds: a subscription feed's
+    entries, or the search index's items (render/search.py, which does its own splicing)."""
+    return spliceable(doc) or doc.format == "search"
 
 
 def style(doc: Document) -> str:
@@ -51,6 +58,11 @@ def keys(doc: Document) -> list[str]:
 def stored(path: Path, doc: Document) -> set[str]:
     """The digests of the entries ``path`` says it holds in ``doc``'s style (none: empty). Only
     the file's end is read; ``assemble`` checks that the entries are really there."""
+    if doc.format == "search":
+        try:
+            return search.stored(path.read_bytes(), doc)
+        except OSError:
+            return set()
     try:
         with path.open("rb") as f:
             size = f.seek(0, 2)
@@ -80,10 +92,12 @@ def assemble(
     same style (``shared``, by style and digest), and ``fresh`` (a render of ``doc`` with only
     the entries named by ``fresh_digests``, in that order), whose entries join ``shared``.
     ValueError when ``old`` does not hold what its comment lists (a damaged file): the caller
-    then renders the document whole.
+    then renders the document whole. The search index is put together by render/search.py.
 
     Entries that follow each other in ``old`` and in ``doc`` are copied as one slice: a feed
     that gained a few entries at the top and lost as many at the bottom is three copies."""
+    if doc.format == "search":
+        return search.assemble(doc, old, fresh)
     key, joiner = style(doc), b",\n" if doc.format == "json" else b""
     _, spans, _ = _spans(old, doc.format)
     listed = _stored(old, doc.format)[1:]
