@@ -28,9 +28,10 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import Browser  # noqa: E402
 from generate import write_history  # noqa: E402
 from run import D2F  # noqa: E402
+
+from browser import Browser  # noqa: E402
 
 # A title word, a common author, an accented author, a certification, two words, a prefix,
 # a word no paper has, a whole title's worth of words.
@@ -109,7 +110,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     out = site(args.papers)
-    print(json.dumps({"papers": args.papers, "runs": args.runs, **measure(out, args.runs)}, indent=2, ensure_ascii=False))
+    print(
+        json.dumps({"papers": args.papers, "runs": args.runs, **measure(out, args.runs)}, indent=2, ensure_ascii=False)
+    )
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@
     const meta = element("p");
     for (const badge of [STATUS[p.rung], ...p.certs]) meta.append(element("span", badge, { class: "badge" }));
     meta.append(element("time", p.date, { datetime: p.date }), " · ");
+    meta.append(element("a", "OpenReview", { href: "https://openreview.net/forum?id=" + encodeURIComponent(p.id) }), " · ");
     const week = new URL("weeks/" + p.week + ".html", script.src).href;
     meta.append(element("a", "the week of " + labels[p.week], { href: week }));
     article.append(h3, meta);

@@ -22,10 +22,10 @@ Python's Unicode data, and the table of the second kind is built with ``filters.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import unicodedata
+from binascii import b2a_base64
 from functools import cache, lru_cache
 from importlib.resources import files
 
@@ -43,8 +43,8 @@ UNSAFE_RE = re.compile("[<>&\u2028\u2029]")
 
 
 def key(digest: str) -> str:
-    """An entry digest (hex) as the index stores it."""
-    return base64.urlsafe_b64encode(bytes.fromhex(digest)).decode()[:KEY]
+    """An entry digest (hex) as the index stores it: its first 48 bits in base64."""
+    return b2a_base64(bytes.fromhex(digest[:12]), newline=False).decode()
 
 
 def item(e: Entry) -> list:
