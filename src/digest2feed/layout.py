@@ -23,7 +23,7 @@ from typing import NamedTuple
 from digest2feed.filters import fingerprint
 from digest2feed.model import Rung
 from digest2feed.settings import Settings
-from digest2feed.weeks import SECTIONS, WEEKS_INDEX, label, page, week_of
+from digest2feed.weeks import SECTION_OF, WEEKS_INDEX, label, page, week_of
 
 JOURNAL_URL = "https://jmlr.org/tmlr/"
 TMLR_START = "2022-01-01T00:00:00+00:00"  # a plausible "updated" for a feed with no papers yet
@@ -196,13 +196,17 @@ def _site(every: list[Ref], settings: Settings, add: Callable[..., None]) -> Non
     """A page per digest week (its papers by section, in the digest's order), the index of weeks,
     and the search over the whole history: what ``html = true`` adds beside index.html. Their
     links are relative: the pages work wherever the folder is served or opened."""
-    by_week: dict[str, list[Ref]] = {}
-    for e in every:
-        by_week.setdefault(week_of(e.published), []).append(e)
+    by_week: dict[str, list[list[Ref]]] = {}  # week → its entries by section (weeks.SECTIONS)
+    current = []
+    for e in every:  # one pass over the whole history
+        week = week_of(e.published)
+        (by_week.get(week) or by_week.setdefault(week, [[], [], []]))[SECTION_OF[e.rung]].append(e)
+        if e.current:
+            current.append(e)
     names = sorted(by_week, reverse=True)
     counts = []
     for i, week in enumerate(names):
-        sections = [[e for e in by_week[week] if e.rung is rung] for rung, _ in SECTIONS]
+        sections = by_week[week]
         links = [("index", "../index.html"), ("up", "index.html")]
         if i + 1 < len(names):
             links.append(("prev", f"{names[i + 1]}.html"))
@@ -212,7 +216,7 @@ def _site(every: list[Ref], settings: Settings, add: Callable[..., None]) -> Non
         add(page(week), "week", title, settings.subtitle, [e for s in sections for e in s], links=tuple(links))
         counts.append((week, *map(len, sections)))
     add(WEEKS_INDEX, "weeks", f"{settings.title}: every week", settings.subtitle, [], weeks=tuple(counts))
-    add(SEARCH_INDEX, "search", settings.title, settings.subtitle, [e for e in every if e.current])
+    add(SEARCH_INDEX, "search", settings.title, settings.subtitle, current)
     # The search folds text as filters.fold does, with tables from Python's Unicode data: a new
     # Python with a new Unicode version gives a new search.js.
     add(SEARCH_CODE, "js", settings.title, f"Unicode {unicodedata.unidata_version}", [], updated=TMLR_START)

@@ -288,6 +288,7 @@ def _render(
 
     todo = [(doc, fingerprint(doc)) for doc in docs]
     todo = [(doc, fp) for doc, fp in todo if regenerate or stored(folder / doc.path) != fp]
+    todo.sort(key=lambda t: t[0].format != "search")  # the whole history's index first, beside a small helper
     # Entries an old subscription file already holds keep their bytes (render/splice.py).
     kept = {} if regenerate else {d.path: splice.stored(folder / d.path, d) for d, _ in todo if splice.reusable(d)}
     records.need({r.forum_id for doc, _ in todo for r in doc.refs if r.digest not in kept.get(doc.path, ())})

@@ -22,6 +22,7 @@ MONTHS = ("January", "February", "March", "April", "May", "June",
 # A week page's sections, in the digest's own order.
 SECTIONS = ((Rung.CERTIFIED, "New certifications"), (Rung.ACCEPTED, "Accepted papers"),
             (Rung.SUBMITTED, "New submissions"))  # fmt: skip
+SECTION_OF = {rung: i for i, (rung, _) in enumerate(SECTIONS)}
 
 
 def week_of(published: str) -> str:

@@ -26,8 +26,10 @@ import json
 import re
 import unicodedata
 from binascii import b2a_base64
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from importlib.resources import files
+from itertools import chain
 
 from digest2feed.filters import fold
 from digest2feed.layout import Document, Ref
@@ -37,6 +39,10 @@ from digest2feed.weeks import label, week_of
 CALL = b"digest2feed.index("
 HEAD = CALL + b'{"version":2,"items":[\n'
 END = b");\n"
+SEP = b",\n"
+TAIL_START = b'\n],\n"weeks":'
+DAY_LINE = re.compile(rb'\["\d{4}-\d\d-\d\d","\d{4}-\d\d-\d\d"\]')
+ITEM_LINE = re.compile(rb'\["([A-Za-z0-9_-]+)",([012]),"')
 KEY = 8  # base64 characters of the entry digest kept per item: 48 bits, with the forum id and rung beside them
 UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 UNSAFE_RE = re.compile("[<>&\u2028\u2029]")
@@ -59,22 +65,32 @@ def index(doc: Document, entries: list[Entry], stamp: str) -> bytes:
     """search-index.js for ``entries`` (every paper of ``doc``, or some of them when splicing).
 
     One JSON value a line: ``[day, week]`` before the papers of each digest day, then one
-    line per paper (``item``); after them the weeks' labels and the items' digests."""
-    refs = {(r.forum_id, r.rung): r for r in doc.refs}  # the dates and digest each entry was planned with
-    return _write([(refs[e.forum_id, e.rung], _json(item(e))) for e in entries], stamp)
+    line per paper (``item``); after them the weeks' labels and the items' digests. Lines
+    are bytes from the start: the whole history's index is built once, in little memory."""
+    refs: Iterable[Ref] = doc.refs
+    if len(entries) != len(doc.refs) or any(e.forum_id != r.forum_id for e, r in zip(entries, refs, strict=True)):
+        by_key = {(r.forum_id, r.rung): r for r in doc.refs}  # some entries only: the dates and digest planned
+        refs = [by_key[e.forum_id, e.rung] for e in entries]
+    return _write(zip(refs, (_json(item(e)).encode() for e in entries), strict=True), stamp)
 
 
-def _write(rows: list[tuple[Ref, str]], stamp: str) -> bytes:
-    lines, labels, day = [], {}, ""
+def _write(rows: Iterable[tuple[Ref, bytes]], stamp: str) -> bytes:
+    parts: list[bytes] = [HEAD]  # each line and the separator after it: the file is joined once
+    labels: dict[str, str] = {}
+    keys: list[str] = []
+    day = ""
     for ref, line in rows:
         if ref.published[:10] != day:
             day, week = ref.published[:10], week_of(ref.published)
             labels.setdefault(week, label(week))
-            lines.append(f'["{day}","{week}"]')
-        lines.append(line)
-    digests = "".join(key(ref.digest) for ref, _ in rows)
-    tail = f'\n],\n"weeks":{_json(labels)},\n"digests":"{digests}"}}'
-    return HEAD + ",\n".join(lines).encode() + tail.encode() + END + _stamp(stamp)
+            parts += (f'["{day}","{week}"]'.encode(), SEP)
+        parts += (line, SEP)
+        keys.append(key(ref.digest))
+    if keys:
+        parts.pop()  # no separator after the last line
+    tail = TAIL_START + f'{_json(labels)},\n"digests":"{"".join(keys)}"}}'.encode()
+    parts += (tail, END, _stamp(stamp))
+    return b"".join(parts)
 
 
 def _stamp(print_: str) -> bytes:
@@ -88,27 +104,32 @@ def _json(value: object) -> str:
 
 
 @lru_cache(maxsize=1)  # stored() and then assemble() read the same old file
-def _lines(data: bytes) -> dict[tuple[str, str, int], str]:
+def _lines(data: bytes) -> dict[tuple[str, str, int], bytes]:
     """The item lines a previous index holds, by (key, forum id, rung), exactly as written.
-    ValueError: not an index as ``_write`` writes it."""
-    if not data.startswith(HEAD):
+    ValueError: not an index as ``_write`` writes it. Only the short end is parsed as JSON:
+    the lines are told apart by how they start, as ``_write`` writes them (a paper's line
+    starts with its forum id and rung, a day's with two dates), which keeps a run that adds
+    one digest to 50,000 papers from building every item again in memory."""
+    end = data.rfind(TAIL_START)
+    if not data.startswith(HEAD) or end < 0:
         raise ValueError("not a search index")
     try:
-        doc = json.loads(data[len(CALL) : data.rindex(END)])
-        pieces = data[len(HEAD) : data.rindex(b"\n],\n")].decode().split(",\n") if doc["items"] else []
-        values, keys = doc["items"], doc["digests"]
-    except (KeyError, TypeError, UnicodeDecodeError) as e:
+        keys = json.loads(b"{" + data[end + len(b"\n],\n") : data.rindex(END)])["digests"]
+    except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"not a search index: {e}") from None
-    if len(pieces) != len(values):
-        raise ValueError("the index is not one item a line")
-    out, n = {}, 0
-    for piece, value in zip(pieces, values, strict=True):
-        if len(value) > 2:  # a paper; [day, week] lines are written anew
-            if not piece.startswith(f'["{value[0]}",{value[1]},'):
-                raise ValueError("the index is not one item a line")
-            out[keys[n * KEY : (n + 1) * KEY], value[0], value[1]] = piece
-            n += 1
-    if len(keys) != KEY * n or len(out) != n:
+    body = data[len(HEAD) : end]
+    out = {}
+    for piece in body.split(SEP) if body else ():
+        if DAY_LINE.fullmatch(piece):
+            continue  # written anew
+        m = ITEM_LINE.match(piece)
+        if not m or not piece.endswith(b"]") or b"\n" in piece:
+            raise ValueError("the index is not one item a line")
+        n = len(out)
+        out[keys[n * KEY : (n + 1) * KEY], m.group(1).decode(), int(m.group(2))] = piece
+        if len(out) == n:
+            raise ValueError("two items of the index share a key")
+    if not isinstance(keys, str) or len(keys) != KEY * len(out):
         raise ValueError("the index does not hold one digest per item")
     return out
 
@@ -150,6 +171,13 @@ def _source() -> str:
     return files("digest2feed.render").joinpath("search.js").read_text(encoding="utf-8")
 
 
+# Where a character can have a decomposition, a case or a combining class: planes 0 and 1, the
+# CJK compatibility ideographs of plane 2 (they decompose) and plane 14 (tags, variation
+# selectors). The rest is ideographs, private use and unassigned: folded to themselves. Eight
+# times fewer to look at; test_site_browser.py compares the folds of every code point.
+_CODE_POINTS = (range(0x80, 0xD800), range(0xE000, 0x20000), range(0x2F800, 0x2FA20), range(0xE0000, 0xE1000))
+
+
 @cache
 def _tables() -> tuple[str, dict[str, str]]:
     """The combining marks as a regular expression's ranges, and the characters to fold by table.
@@ -159,9 +187,7 @@ def _tables() -> tuple[str, dict[str, str]]:
     can only be a character with a decomposition or whose case fold is not its lowercase."""
     marks: list[list[int]] = []
     special: dict[str, str] = {}
-    for cp in range(0x80, 0x110000):
-        if 0xD800 <= cp < 0xE000:
-            continue
+    for cp in chain.from_iterable(_CODE_POINTS):
         c = chr(cp)
         if unicodedata.combining(c):
             if marks and marks[-1][1] == cp - 1:
