@@ -14,6 +14,7 @@ from digest2feed.filters import Filters, compiled
 from digest2feed.layout import ARCHIVE_DIR, FILE_NAMES, OWN_NAMES, Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
+from digest2feed.merge import entry as entry_of
 from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
 from digest2feed.settings import Settings
@@ -269,7 +270,7 @@ class Records:
             self.records |= read_records({row[-1] for f in missing for row in self.scan.index[f]}, missing)
 
     def entry(self, ref: Ref) -> Entry:
-        return next(e for e in self.entries(ref.forum_id) if e.rung is ref.rung)
+        return entry_of(self.records[ref.forum_id], ref.rung)  # that rung's entry alone
 
 
 def _render(
