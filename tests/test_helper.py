@@ -95,7 +95,9 @@ def test_a_backfill_renders_every_other_file_in_a_second_process(digests, alone,
     ours = seen[os.getpid()]
     files = sorted(p for p in alone if not p.startswith("."))
     assert sorted(ours + seen[helper]) == files  # each file rendered once, by one of the two
-    assert len(seen[helper]) == len(files) // 2  # every other one
+    # Every other one, but the search index: the whole history's entries, too many for the pipe.
+    assert "search-index.js" in ours
+    assert len(seen[helper]) == (len(files) - 1) // 2
     assert all(p.startswith("archive/") or p.count("/") <= 1 for p in seen[helper])
     assert gone(helper) and not Path(f"/proc/{helper}").exists()  # waited for, not a zombie
 
