@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
+import threading
 import time
 import unicodedata
 from datetime import date
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,50 @@ def test_the_query_in_the_address_shows_results_on_load(site, browser):
     assert b.problems() == []
 
 
+@pytest.fixture
+def served(site):
+    """The output folder on a real HTTP server on 127.0.0.1, with the paths browsers asked for."""
+    _, out = site
+    asked: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, directory=str(out), **kwargs)
+
+        def log_message(self, format: str, *args: object) -> None:
+            asked.append(self.path)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_served_over_http_the_index_is_fetched_only_when_the_search_is_used(served, browser):
+    url, asked = served
+    b = browser
+    b.load(url + "index.html")
+    time.sleep(0.5)
+    assert "/search.js" in asked and not any(a.startswith("/search-index.js") for a in asked)
+    b.click("#q")
+    assert [h["title"] for h in search(b, "pineau")] == ["Group Fairness in Reinforcement Learning"]
+    assert [a for a in asked if a.startswith("/search-index.js")] == ["/search-index.js"]  # once
+    assert [h["title"] for h in search(b, "lalanne")] == [
+        "On the Statistical Complexity of Estimation and Testing under Privacy Constraints"
+    ]
+    assert [a for a in asked if a.startswith("/search-index.js")] == ["/search-index.js"]
+    assert b.eval("location.href") == url + "index.html?q=lalanne"
+    b.load(url + "index.html?q=zo%C3%AB")  # a linked search: Zoë
+    assert wait(b, SAID) == "1 paper found."
+    assert b.eval(RESULTS)[0]["week"] == url + "weeks/2025-11-09.html"
+    assert b.problems() == []
+
+
 def test_without_javascript_there_is_no_box_and_the_weeks_still_lead_everywhere(site, browser):
     _, out = site
     b = browser
@@ -278,7 +323,3 @@ def test_hostile_text_is_text_in_the_search_results(site, browser):
     scripts = [(out / "search-index.js").as_uri(), "search.js"]  # the index's, added to <head> on first use
     assert b.eval(INJECTED) == {"pwned": None, "scripts": scripts, "elements": 0, "handlers": [], "javascript": 0}
     assert b.problems() == []
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(pytest.main([__file__, "-q"]))

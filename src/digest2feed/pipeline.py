@@ -19,6 +19,7 @@ from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
 from digest2feed.settings import Settings
 from digest2feed.sources import Note, Text, is_imap, read_inputs
+from digest2feed.weeks import WEEK_GLOB, WEEKS_DIR
 
 if TYPE_CHECKING:
     from digest2feed.helper import Helper
@@ -164,7 +165,6 @@ def _run(settings: Settings, names: list[str], stdin: BinaryIO, progress: Progre
     from digest2feed import checkpoint
     from digest2feed.state import StateError
     from digest2feed.store import commit, foreign, locked, pending, share_folders, unplanned, unplanned_in
-    from digest2feed.weeks import WEEK_GLOB, WEEKS_DIR
 
     folder = settings.output
     imap = _imap_run(settings, names)
