@@ -223,6 +223,8 @@ def test_a_run_that_adds_nothing_rewrites_nothing_and_a_new_week_rewrites_only_i
     changed = {rel for rel, t in mtimes(out).items() if times.get(rel) != t}
     weeks_changed = {rel for rel in changed if rel.startswith("weeks/2")}
     assert weeks_changed == {"weeks/2023-01-08.html", "weeks/2022-06-05.html", "weeks/2023-04-30.html"}
+    # The index of weeks has one more week (its newest week and date are the same as before).
+    assert "weeks/index.html" in changed and b'href="2023-01-08.html"' in (out / "weeks" / "index.html").read_bytes()
     assert "weeks/2024-03-10.html" not in changed
 
 
