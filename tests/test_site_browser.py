@@ -161,8 +161,8 @@ def test_typing_finds_papers_by_title_word_accented_author_and_certification(sit
         ("Sparse Maps: A Study of Things", ["Certified", "Featured Certification", "Survey Certification"])
     ]
     assert search(b, "xylophone") == [] and b.eval(SAID) == "No paper found."
-    assert search(b, "airness") == []  # inside "Fairness": a word's start, not any part of it
     assert b.eval("location.search") == "?q=xylophone"  # the search can be linked
+    assert search(b, "airness") == []  # inside "Fairness": a word's start, not any part of it
     # A word's start finds it: three titles of the sample hold "Privacy" or "Private" (its lines 26, 82, 124).
     assert [h["title"] for h in search(b, "priva")] == [
         statistics,
