@@ -98,8 +98,10 @@ class Browser:
         return r["result"].get("value")
 
     def click(self, selector: str) -> None:
-        """A left click at the middle of the element ``selector`` names, as a mouse gives it."""
-        box = self.eval(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+        """A left click at the middle of the element ``selector`` names, as a mouse gives it
+        (scrolled into view first, as a person would)."""
+        box = self.eval(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+                        " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
                         " return [r.x + r.width / 2, r.y + r.height / 2]; })()")  # fmt: skip
         for kind in ("mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)

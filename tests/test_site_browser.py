@@ -161,7 +161,7 @@ def test_typing_finds_papers_by_title_word_accented_author_and_certification(sit
         ("Sparse Maps: A Study of Things", ["Certified", "Featured Certification", "Survey Certification"])
     ]
     assert search(b, "xylophone") == [] and b.eval(SAID) == "No paper found."
-    assert b.eval("location.search") == "?q=xylophone"  # the search can be linked
+    assert wait(b, "location.search === '?q=xylophone'")  # the search can be linked (once typing pauses)
     assert search(b, "airness") == []  # inside "Fairness": a word's start, not any part of it
     # A word's start finds it: three titles of the sample hold "Privacy" or "Private" (its lines 26, 82, 124).
     assert [h["title"] for h in search(b, "priva")] == [
@@ -228,10 +228,31 @@ def test_served_over_http_the_index_is_fetched_only_when_the_search_is_used(serv
         "On the Statistical Complexity of Estimation and Testing under Privacy Constraints"
     ]
     assert [a for a in asked if a.startswith("/search-index.js")] == ["/search-index.js"]
-    assert b.eval("location.href") == url + "index.html?q=lalanne"
+    assert wait(b, f"location.href === {json.dumps(url + 'index.html?q=lalanne')}")
     b.load(url + "index.html?q=zo%C3%AB")  # a linked search: Zoë
     assert wait(b, SAID) == "1 paper found."
     assert b.eval(RESULTS)[0]["week"] == url + "weeks/2025-11-09.html"
+    assert b.problems() == []
+
+
+def test_many_results_come_twenty_at_first_then_fifty_more_at_a_time(site, browser):
+    tmp, _ = site
+    # Constructed: 75 papers whose titles share a word, in one digest, in the order 1 to 75.
+    many = [Item(f"Many{i:06d}", f"Manifold number {i}", abstract="x") for i in range(1, 76)]
+    (tmp / "many.txt").write_text(digest_text(date(2024, 1, 7), submitted=many), encoding="utf-8")
+    out = tmp / "many"
+    assert run_cli("update", tmp / "many.txt", "-o", out, "-q").code == 0
+    b = browser
+    b.load((out / "index.html").as_uri() + "?q=manifold")
+    assert wait(b, SAID) == "75 papers found."
+    assert [h["title"] for h in b.eval(RESULTS)] == [f"Manifold number {i}" for i in range(1, 21)]
+    assert b.eval("document.querySelector('#results button').textContent") == "Show 50 more"
+    b.click("#results button")
+    assert len(b.eval(RESULTS)) == 70
+    assert b.eval("document.querySelector('#results button').textContent") == "Show 5 more"
+    b.click("#results button")
+    assert [h["title"] for h in b.eval(RESULTS)] == [f"Manifold number {i}" for i in range(1, 76)]
+    assert b.eval("document.querySelector('#results button')") is None
     assert b.problems() == []
 
 

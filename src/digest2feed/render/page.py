@@ -52,6 +52,7 @@ nav.weeks { display: flex; flex-wrap: wrap; justify-content: space-between; gap:
 ol.weeks { padding-left: 0; list-style: none; }
 ol.weeks li { padding: .2rem 0; }
 #search input { font: inherit; width: 100%; max-width: 30rem; box-sizing: border-box; padding: .3rem .5rem; }
+#results button { font: inherit; margin: .3rem 0 1rem; padding: .2rem .8rem; }
 """
 
 

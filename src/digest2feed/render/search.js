@@ -4,7 +4,7 @@
 (() => {
   "use strict";
   const STATUS = ["New submission", "Accepted", "Certified"];
-  const LIMIT = 50;
+  const FIRST = 20, MORE = 50;  // results shown at once, and at each "more"
   const ASCII = /^[\0-\x7f]*$/;
   const WORDS = /[\p{L}\p{N}\p{M}\p{Pc}]+/gu;
   const SPECIAL_RE = new RegExp("[" + Object.keys(SPECIAL).join("") + "]", "gu");
@@ -28,7 +28,7 @@
   const box = document.getElementById("search");
   const input = document.getElementById("q");
   const results = document.getElementById("results");
-  let papers = null, labels = {}, loading = false;
+  let papers = null, labels = {}, loading = false, remembering = 0;
 
   function take(data) {
     // One line per paper, after a [day, week] line for each digest day (render/search.py).
@@ -97,16 +97,30 @@
 
   function show() {
     const query = input.value;
-    remember(query);
+    clearTimeout(remembering);
+    remembering = setTimeout(remember, 300, query);  // once typing pauses: the results come first
     if (!papers) return query.trim() ? load() : undefined;
     const found = find(query);
     if (found === null) return results.replaceChildren();
     const n = found.length;
-    const said = n === 0 ? "No paper found." : n === 1 ? "1 paper found." : n + " papers found";
-    status(n > LIMIT ? said + "; the newest " + LIMIT + " are shown." : n > 1 ? said + "." : said);
+    status(n === 0 ? "No paper found." : n === 1 ? "1 paper found." : n + " papers found.");
     const list = element("ol", undefined, { class: "papers" });
-    list.append(...found.slice(0, LIMIT).map(hit));
     results.append(list);
+    more(list, found);
+  }
+
+  function more(list, found) {
+    const shown = list.children.length;
+    list.append(...found.slice(shown, shown + (shown ? MORE : FIRST)).map(hit));
+    const left = found.length - list.children.length;
+    if (left > 0) {
+      const button = element("button", "Show " + Math.min(left, MORE) + " more", { type: "button" });
+      button.addEventListener("click", () => {
+        button.remove();
+        more(list, found);
+      });
+      results.append(button);
+    }
   }
 
   function remember(query) {
