@@ -140,7 +140,10 @@ def stored(data: bytes, doc: Document) -> set[str]:
         old = _lines(data)
     except ValueError:
         return set()
-    return {r.digest for r in doc.refs if (key(r.digest), r.forum_id, int(r.rung)) in old}
+    kept = {r.digest for r in doc.refs if (key(r.digest), r.forum_id, int(r.rung)) in old}
+    if not kept:  # the index is built whole: assemble() will not be called to let the old one go
+        _lines.cache_clear()
+    return kept
 
 
 def assemble(doc: Document, old: bytes, fresh: bytes) -> bytes:
