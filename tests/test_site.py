@@ -340,4 +340,13 @@ def test_the_search_index_keeps_the_items_of_unchanged_entries_and_builds_the_ot
         search.assemble(doc([changed]), old, render([changed], []))
     assert search.stored(b"not an index", doc(refs)) == set()
     assert search.stored(old[:-200], doc(refs)) == set()
+    broken = old.replace(b'"Offline Equilibrium Finding"', b'"Offline\nEquilibrium"]\n,[')  # not a line an item
+    assert search.stored(broken, doc(refs)) == set()
+    fewer_keys = old.replace(b'"digests":"', b'"digests":"x')
+    assert search.stored(fewer_keys, doc(refs)) == set()
+    # No paper yet: a valid index of nothing, and one to build on.
+    nothing = Document("search-index.js", "search", "t", "s", (), "urn:x", None, "https://x/", refs[0].updated)
+    empty = search.index(nothing, [], "f" * 64)
+    assert json.loads(empty[len(b"digest2feed.index(") : empty.rindex(b");\n")])["items"] == []
+    assert search.stored(empty, doc(refs)) == set()
     assert Rung.ACCEPTED == 1  # the rung as the index stores it (0 submitted, 1 accepted, 2 certified)
