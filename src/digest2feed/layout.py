@@ -197,10 +197,13 @@ def _site(every: list[Ref], settings: Settings, add: Callable[..., None]) -> Non
     and the search over the whole history: what ``html = true`` adds beside index.html. Their
     links are relative: the pages work wherever the folder is served or opened."""
     by_week: dict[str, list[list[Ref]]] = {}  # week → its entries by section (weeks.SECTIONS)
+    day_week: dict[str, list[list[Ref]]] = {}  # a day's date → its week's sections: one lookup per entry
     current = []
     for e in every:  # one pass over the whole history
-        week = week_of(e.published)
-        (by_week.get(week) or by_week.setdefault(week, [[], [], []]))[SECTION_OF[e.rung]].append(e)
+        sections = day_week.get(e.published[:10])
+        if sections is None:
+            sections = day_week[e.published[:10]] = by_week.setdefault(week_of(e.published), [[], [], []])
+        sections[SECTION_OF[e.rung]].append(e)
         if e.current:
             current.append(e)
     names = sorted(by_week, reverse=True)

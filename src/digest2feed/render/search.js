@@ -1,6 +1,7 @@
 // The search box of index.html: plain JavaScript, no library, no build step (render/search.py).
 // Shown only when this runs; loads search-index.js the first time the box is used (focus, typing,
-// or ?q= in the address); every text goes into the page as text, never as markup.
+// or ?q= in the address); every text goes into the page as text, never as markup. MARKS and
+// SPECIAL, the folding tables, come just before this code in search.js, from Python's Unicode data.
 (() => {
   "use strict";
   const STATUS = ["New submission", "Accepted", "Certified"];
@@ -137,7 +138,7 @@
     }
   }
 
-  window.digest2feed = { fold, words, index: take, find };
+  window.digest2feed = { fold, words, index: take };
   if (!box || !input || !results) return;
   box.hidden = false;
   box.querySelector("form").addEventListener("submit", (e) => {
