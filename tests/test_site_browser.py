@@ -232,6 +232,9 @@ def test_served_over_http_the_index_is_fetched_only_when_the_search_is_used(serv
     b.load(url + "index.html?q=zo%C3%AB")  # a linked search: Zoë
     assert wait(b, SAID) == "1 paper found."
     assert b.eval(RESULTS)[0]["week"] == url + "weeks/2025-11-09.html"
+    b.load(url + "weeks/2025-11-09.html")
+    time.sleep(0.5)
+    assert "/favicon.ico" not in asked  # the pages name an empty icon: no 404 for the console
     assert b.problems() == []
 
 

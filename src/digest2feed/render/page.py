@@ -108,12 +108,14 @@ def _feed_table(doc: Document) -> str:
 
 
 def shell(doc: Document, body: str, head: str = "") -> str:
-    """The HTML document every page shares: language, viewport, title, the one style sheet."""
+    """The HTML document every page shares: language, viewport, title, the one style sheet, and
+    an empty icon, so that browsers ask for no /favicon.ico (a 404 there is a console error)."""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{escape(doc.title)}</title>
 {head}<style>{STYLE}</style>
 </head>
