@@ -1,8 +1,9 @@
 """Headless Chromium driven over the DevTools protocol on a pipe (no network port, no library).
 
-Enough for the page tests: load a file, evaluate expressions in the rendered DOM, take
-a screenshot of a region, and collect every console message and uncaught error the
-page produced. Messages are JSON, each ended by a NUL byte; the browser reads
+Enough for the page tests: load a file, evaluate expressions in the rendered DOM, click
+and type as a mouse and a keyboard do (Input.dispatch*Event: the page gets the same
+trusted events), take a screenshot of a region, and collect every console message and
+uncaught error the page produced. Messages are JSON, each ended by a NUL byte; the browser reads
 commands on fd 3 and writes answers and events on fd 4 (``--remote-debugging-pipe``).
 """
 
@@ -95,6 +96,28 @@ class Browser:
         if "exceptionDetails" in r:
             raise RuntimeError(f"{expression}: {r['exceptionDetails']}")
         return r["result"].get("value")
+
+    def click(self, selector: str) -> None:
+        """A left click at the middle of the element ``selector`` names, as a mouse gives it
+        (scrolled into view first, as a person would)."""
+        box = self.eval(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+                        " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+                        " return [r.x + r.width / 2, r.y + r.height / 2]; })()")  # fmt: skip
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
+
+    def type(self, text: str) -> None:
+        """Key presses into the focused element, one character at a time, as a keyboard sends them."""
+        for ch in text:
+            self.send("Input.dispatchKeyEvent", type="keyDown", key=ch, text=ch, unmodifiedText=ch)
+            self.send("Input.dispatchKeyEvent", type="keyUp", key=ch)
+
+    def clear(self) -> None:
+        """Select all of the focused field and delete it, with the keys a person would press."""
+        self.send("Input.dispatchKeyEvent", type="keyDown", key="a", code="KeyA", modifiers=2, commands=["selectAll"])
+        self.send("Input.dispatchKeyEvent", type="keyUp", key="a", code="KeyA", modifiers=2)
+        self.send("Input.dispatchKeyEvent", type="keyDown", key="Backspace", code="Backspace", windowsVirtualKeyCode=8)
+        self.send("Input.dispatchKeyEvent", type="keyUp", key="Backspace", code="Backspace", windowsVirtualKeyCode=8)
 
     def screenshot(self, path: Path, clip: dict[str, float]) -> None:
         shot = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True, clip={**clip, "scale": 1})

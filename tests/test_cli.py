@@ -53,7 +53,9 @@ def test_verbose_prints_the_summary_counts(out):
         "inputs read: 1 digests (0 other messages or files skipped, 0 duplicates)\n"
         "papers: 24 added, 0 promoted, 0 changed, 0 unchanged\n"
         "entries in the feed: 24\n"
-        "files written: 17\n"  # atom, rss, json for the feed and its three views, their papers.bib, index.html, opml
+        # atom, rss, json for the feed and its three views, their papers.bib, index.html, feeds.opml;
+        # the week's page, the index of weeks, search.js and search-index.js
+        "files written: 21\n"
     )
     r = run_cli("update", SAMPLE, FIXTURES / "certifications-2024-03-10.txt", "-o", out, "-v")
     assert r.code == 0
@@ -199,7 +201,7 @@ def test_progress_line_only_on_a_terminal(tmp_path):
     os.close(main_fd)
     assert proc.returncode == 0
     assert b"digest2feed: 1 digests read" in shown
-    assert b"/17 files rendered" in shown and shown.endswith(b"\r\x1b[K")  # the line is erased at the end
+    assert b"/21 files rendered" in shown and shown.endswith(b"\r\x1b[K")  # erased at the end; 21 files: test_verbose_…
     cmd[-1] = str(tmp_path / "b")
     piped = subprocess.run(cmd, capture_output=True, env=env, timeout=60)
     assert (piped.returncode, piped.stdout, piped.stderr) == (0, b"", b"")

@@ -283,10 +283,11 @@ def test_gmail_style_folder_and_starttls(server, tmp_path, monkeypatch):
     assert "GmAiL00001" in (tmp_path / "out" / "atom.xml").read_text()
     assert "method=PLAIN" in server.log and ", TLS," in server.log  # STARTTLS before the password
     # The log file's line for a run nobody watches names the folder by its URL (no secret in it):
-    # one digest, the other mail skipped, 12 feeds, 3 papers.bib, index.html and feeds.opml written.
+    # one digest, the other mail skipped, 12 feeds, 3 papers.bib, index.html, feeds.opml, the week
+    # page, the index of weeks and the two search files written.
     (line,) = (tmp_path / "run.log").read_text().splitlines()
     assert line.split(" ", 1)[1] == (
-        "update ok: 1 digests read, 1 skipped; papers 1 added, 0 promoted; 17 files written; 1 entries; "
+        "update ok: 1 digests read, 1 skipped; papers 1 added, 0 promoted; 21 files written; 1 entries; "
         f"0 warnings; inputs: {url(server, folder, tls='imap')}"
     )
 

@@ -44,6 +44,7 @@ def test_wheel_installs_in_a_fresh_environment_and_runs(tmp_path):
         )
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "bench/", "contrib/")) for n in names)
+    assert "digest2feed/render/search.js" in names  # package data: the search of index.html
     assert meta["License-Expression"] == "MIT"
     assert {u.split(",")[0] for u in meta.get_all("Project-URL")} == {"Homepage", "Source", "Issues"}
     assert meta["Author"] or meta["Author-email"]
@@ -69,3 +70,5 @@ def test_wheel_installs_in_a_fresh_environment_and_runs(tmp_path):
     assert (r.returncode, r.stderr) == (0, ""), r.stderr
     assert "entries in the feed: 24" in r.stdout
     assert len(json.loads((elsewhere / "site" / "feed.json").read_bytes())["items"]) == 24
+    code = (elsewhere / "site" / "search.js").read_text()
+    assert "window.digest2feed = " in code and code.endswith(" -->\n")  # the installed copy's search

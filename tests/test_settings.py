@@ -70,7 +70,7 @@ def test_log_file_gets_one_line_per_run(tmp_path, out):
     assert all(re.fullmatch(STAMP + r" update .*", line) for line in lines), lines
     body = [line.split(" ", 1)[1] for line in lines]
     assert body[0] == (  # 14: the twelve feeds, index.html and feeds.opml
-        "update ok: 1 digests read, 0 skipped; papers 24 added, 0 promoted; 17 files written; 24 entries; "
+        "update ok: 1 digests read, 0 skipped; papers 24 added, 0 promoted; 21 files written; 24 entries; "
         f"0 warnings; inputs: {SAMPLE}"
     )
     assert body[1].startswith("update ok: 2 digests read, 0 skipped; papers 2 added, 0 promoted; ")

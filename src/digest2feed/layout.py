@@ -13,6 +13,7 @@ content of the whole history; content is loaded only for the files to render.
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +22,20 @@ from typing import NamedTuple
 
 from digest2feed.filters import fingerprint
 from digest2feed.model import Rung
-from digest2feed.schema import ARCHIVE_DIR, BIB, FILE_NAMES, JOURNAL_URL, MAIN, OPML, PAGE
+from digest2feed.schema import (
+    ARCHIVE_DIR,
+    BIB,
+    FILE_NAMES,
+    JOURNAL_URL,
+    MAIN,
+    OPML,
+    PAGE,
+    SEARCH_CODE,
+    SEARCH_INDEX,
+    WEEKS_INDEX,
+)
 from digest2feed.settings import Settings
+from digest2feed.weeks import SECTION_OF, label, page, week_of
 
 TMLR_START = "2022-01-01T00:00:00+00:00"  # a plausible "updated" for a feed with no papers yet
 INDEX_ENTRIES = 100
@@ -77,6 +90,7 @@ class Document:
     memberships: str = ""  # state files: fingerprint of the filters whose bits the refs carry
     math: str = "tex"  # the math setting: how feed content shows TeX
     hubs: tuple[str, ...] = ()  # subscription feeds: the WebSub hubs they name (with their self link)
+    weeks: tuple[tuple[str, int, int, int], ...] = ()  # the index of weeks: (week, certified, accepted, submitted)
 
 
 def archive_path(ref: Ref) -> str:
@@ -103,6 +117,7 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
     page_url = settings.base_url if settings.base_url and settings.html else JOURNAL_URL
 
     def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Ref], **extra) -> None:
+        extra.setdefault("updated", max((e.updated for e in entries), default=newest))
         styles = {"math": settings.math, "status_titles": settings.status_in_title} | extra
         docs[path] = Document(
             path=path,
@@ -113,7 +128,6 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             feed_id=_feed_id(settings, path),
             self_url=settings.base_url + path if settings.base_url else None,
             alternate_url=page_url,
-            updated=max((e.updated for e in entries), default=newest),
             memberships=memberships if extra.get("state") else "",
             **styles,
         )
@@ -177,8 +191,9 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             settings.subtitle,
             window[:INDEX_ENTRIES],
             feeds=listed,
-            links=(("outline", href(PAGE, OPML)),),
+            links=(("outline", href(PAGE, OPML)), ("weeks", WEEKS_INDEX), ("search", SEARCH_CODE)),
         )
+        _site(every, settings, add)
     return docs
 
 
@@ -203,6 +218,39 @@ def _cited(every: list[Ref], settings: Settings) -> dict[str, list[Ref]]:
             own[low.bit_length() - 1].append(e)
     out |= {feed.name + "/": chosen for feed, chosen in zip(settings.feeds, own, strict=True)}
     return out
+
+
+def _site(every: list[Ref], settings: Settings, add: Callable[..., None]) -> None:
+    """A page per digest week (its papers by section, in the digest's order), the index of weeks,
+    and the search over the whole history: what ``html = true`` adds beside index.html. Their
+    links are relative: the pages work wherever the folder is served or opened."""
+    by_week: dict[str, list[list[Ref]]] = {}  # week → its entries by section (weeks.SECTIONS)
+    day_week: dict[str, list[list[Ref]]] = {}  # a day's date → its week's sections: one lookup per entry
+    current = []
+    for e in every:  # one pass over the whole history
+        sections = day_week.get(e.published[:10])
+        if sections is None:
+            sections = day_week[e.published[:10]] = by_week.setdefault(week_of(e.published), [[], [], []])
+        sections[SECTION_OF[e.rung]].append(e)
+        if e.current:
+            current.append(e)
+    names = sorted(by_week, reverse=True)
+    counts = []
+    for i, week in enumerate(names):
+        sections = by_week[week]
+        links = [("index", "../index.html"), ("up", "index.html")]
+        if i + 1 < len(names):
+            links.append(("prev", f"{names[i + 1]}.html"))
+        if i:
+            links.append(("next", f"{names[i - 1]}.html"))
+        title = f"{settings.title}: the week of {label(week)}"
+        add(page(week), "week", title, settings.subtitle, [e for s in sections for e in s], links=tuple(links))
+        counts.append((week, *map(len, sections)))
+    add(WEEKS_INDEX, "weeks", f"{settings.title}: every week", settings.subtitle, [], weeks=tuple(counts))
+    add(SEARCH_INDEX, "search", settings.title, settings.subtitle, current)
+    # The search folds text as filters.fold does, with tables from Python's Unicode data: a new
+    # Python with a new Unicode version gives a new search.js.
+    add(SEARCH_CODE, "js", settings.title, f"Unicode {unicodedata.unidata_version}", [], updated=TMLR_START)
 
 
 def _own(every: list[Ref], count: int, limit: int) -> list[list[Ref]]:

@@ -67,26 +67,31 @@ def combine(into: dict[str, Record], more: State) -> dict[str, Record]:
 def entries(record: Record) -> list[Entry]:
     """One entry per rung the paper reached; lower rungs fill what a higher one lacks."""
     rungs = record.rungs
-    out = []
-    for rung, s in record.sightings:
-        below = [rungs[r] for r in reversed(RUNGS) if r < rung and r in rungs]
-        certs = sorted(record.certifications, key=lambda c: (c[1], c[0])) if rung is Rung.CERTIFIED else []
-        out.append(
-            Entry(
-                forum_id=record.forum_id,
-                rung=rung,
-                title=s.title,
-                authors=s.authors,
-                abstract=s.abstract or next((b.abstract for b in below if b.abstract), None),
-                certification_dates=tuple(certs),
-                milestones=tuple((r, rungs[r].at) for r in RUNGS if r <= rung and r in rungs),
-                published=s.at,
-                updated=max([s.at, *(at for _, at in certs)]),
-                current=rung == record.top,
-                sighting=s,
-            )
-        )
-    return out
+    return [_entry(record, rungs, rung, s) for rung, s in record.sightings]
+
+
+def entry(record: Record, rung: Rung) -> Entry:
+    """The entry of one rung, as ``entries`` builds it: a renderer asks for one entry at a time."""
+    rungs = record.rungs
+    return _entry(record, rungs, rung, rungs[rung])
+
+
+def _entry(record: Record, rungs: dict[Rung, Sighting], rung: Rung, s: Sighting) -> Entry:
+    below = [rungs[r] for r in reversed(RUNGS) if r < rung and r in rungs]
+    certs = sorted(record.certifications, key=lambda c: (c[1], c[0])) if rung is Rung.CERTIFIED else []
+    return Entry(
+        forum_id=record.forum_id,
+        rung=rung,
+        title=s.title,
+        authors=s.authors,
+        abstract=s.abstract or next((b.abstract for b in below if b.abstract), None),
+        certification_dates=tuple(certs),
+        milestones=tuple((r, rungs[r].at) for r in RUNGS if r <= rung and r in rungs),
+        published=s.at,
+        updated=max([s.at, *(at for _, at in certs)]),
+        current=rung == record.top,
+        sighting=s,
+    )
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from digest2feed.imapurl import is_imap
 from digest2feed.layout import Document, Ref, plan
 from digest2feed.merge import Summary, combine, summarize
 from digest2feed.merge import entries as entries_of
+from digest2feed.merge import entry as entry_of
 from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
-from digest2feed.render import feeds, jsonfeed, opml, page, papers
+from digest2feed.render import feeds, jsonfeed, opml, page, papers, search, weeks
 from digest2feed.render.stamp import fingerprint, ref_of
-from digest2feed.schema import ARCHIVE_DIR, FILE_NAMES, MAIN, OWN_NAMES, WEBSUB
+from digest2feed.schema import ARCHIVE_DIR, FILE_NAMES, MAIN, OWN_NAMES, WEBSUB, WEEK_GLOB, WEEKS_DIR
 from digest2feed.settings import ImapOptions, Settings
 from digest2feed.sources import Note, Run, Text, checkpoint, read_inputs
 from digest2feed.state import Scan, StateError, records_in, scan, state_files
@@ -34,6 +35,7 @@ from digest2feed.store import (
     refused,
     share_folders,
     unplanned,
+    unplanned_in,
 )
 
 # Told how far a long run has come: (what, done, total or None). The CLI shows it.
@@ -188,6 +190,7 @@ def _write(
         raise Failed([Problem(str(folder / rel), _why_foreign(docs[rel])) for rel in theirs])
     files = _render(docs.values(), folder, papers, regenerate, progress)
     gone = unplanned(folder, docs, OWN_NAMES, _ours, ARCHIVE_DIR)
+    gone += unplanned_in(folder, docs, WEEKS_DIR, WEEK_GLOB, _ours)  # week pages
     written = commit(folder, files, sorted({*old.archives, *gone} - set(docs)), last=MAIN)
     share_folders(folder, docs)
     return old, new, docs, written
@@ -285,7 +288,7 @@ class Papers:
             self.records |= records_in({row[-1] for f in missing for row in self.scan.index[f]}, missing)
 
     def entry(self, ref: Ref) -> Entry:
-        return next(e for e in self.entries(ref.forum_id) if e.rung is ref.rung)
+        return entry_of(self.records[ref.forum_id], ref.rung)  # that rung's entry alone
 
 
 def _render(
@@ -309,7 +312,7 @@ def _render(
 
 RENDERERS = {
     "atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render,
-    "bib": papers.render,
+    "bib": papers.render, "week": weeks.week, "weeks": weeks.index, "search": search.index, "js": search.code,
 }  # fmt: skip
 
 

@@ -180,6 +180,17 @@ def _real_file(path: Path) -> bool:
         return False
 
 
+def unplanned_in(folder: Path, rels: Iterable[str], sub: str, pattern: str, ours: Callable[[Path], bool]) -> list[str]:
+    """Our files in the subfolder ``sub`` whose names match ``pattern`` (the week pages) that the
+    run does not plan: removed like ``unplanned``'s. Nothing in a subfolder that is a link or
+    another output folder (it has its own lock file)."""
+    planned, where = set(rels), folder / sub
+    if not _real_dir(where) or (where / LOCK).exists():
+        return []
+    found = sorted(f"{sub}/{p.name}" for p in where.glob(pattern))
+    return [rel for rel in found if rel not in planned and _real_file(folder / rel) and ours(folder / rel)]
+
+
 # While a run renames, the old version of each file it replaces stays reachable under
 # BACKUP_SUFFIX (a hard link): entries move both ways between atom.xml and the archives, so
 # no order of renames keeps every fact in some state file; the old versions do.

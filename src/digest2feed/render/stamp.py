@@ -61,6 +61,8 @@ def fingerprint(doc: Document) -> str:
     lines = [head, *(r.digest for r in doc.refs)]
     if doc.memberships:
         lines += [doc.memberships, *(format(r.feeds, "x") for r in doc.refs)]
+    if doc.weeks:  # only then: the fingerprints of every other document stay what they were
+        lines.append(repr(doc.weeks))
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
