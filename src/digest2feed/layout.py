@@ -108,36 +108,54 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
     for e in every:
         if (e.forum_id, e.rung) not in kept:
             months.setdefault(archive_path(e), []).append(e)
-    chain = sorted(months)
+    out = _Plan(settings, max((e.updated for e in every), default=TMLR_START))
+    listed = _subscriptions(out, every, window, sorted(months))
+    _archives(out, months)
+    out.add(OPML, "opml", settings.title, settings.subtitle, [], feeds=listed)
+    if settings.html:
+        links = (("outline", out.href(PAGE, OPML)), ("weeks", WEEKS_INDEX), ("search", SEARCH_CODE))
+        out.add(PAGE, "html", settings.title, settings.subtitle, window[:INDEX_ENTRIES], feeds=listed, links=links)
+        _site(every, settings, out.add)
+    return out.docs
 
-    docs: dict[str, Document] = {}
-    memberships = fingerprint(settings.feeds)
-    newest = max((e.updated for e in every), default=TMLR_START)  # never "now": an empty view still has a stable date
-    # Every feed's alternate link (and OPML's htmlUrl): our page, but only where one is written.
-    page_url = settings.base_url if settings.base_url and settings.html else JOURNAL_URL
 
-    def add(path: str, fmt: str, title: str, subtitle: str, entries: list[Ref], **extra) -> None:
-        extra.setdefault("updated", max((e.updated for e in entries), default=newest))
-        styles = {"math": settings.math, "status_titles": settings.status_in_title} | extra
-        docs[path] = Document(
+class _Plan:
+    """The documents planned so far, and what every one of them takes from the settings."""
+
+    def __init__(self, settings: Settings, newest: str) -> None:
+        self.settings, self.newest = settings, newest  # never "now": an empty view still has a stable date
+        self.docs: dict[str, Document] = {}
+        self.filters_key = fingerprint(settings.feeds)
+        # Every feed's alternate link (and OPML's htmlUrl): our page, but only where one is written.
+        self.page_url = settings.base_url if settings.base_url and settings.html else JOURNAL_URL
+
+    def add(self, path: str, fmt: str, title: str, subtitle: str, entries: list[Ref], **extra) -> None:
+        s = self.settings
+        extra.setdefault("updated", max((e.updated for e in entries), default=self.newest))
+        styles = {"math": s.math, "status_titles": s.status_in_title} | extra
+        self.docs[path] = Document(
             path=path,
             format=fmt,
             title=title,
             subtitle=subtitle,
             refs=tuple(entries),
-            feed_id=_feed_id(settings, path),
-            self_url=settings.base_url + path if settings.base_url else None,
-            alternate_url=page_url,
-            memberships=memberships if extra.get("state") else "",
+            feed_id=_feed_id(s, path),
+            self_url=s.base_url + path if s.base_url else None,
+            alternate_url=self.page_url,
+            memberships=self.filters_key if extra.get("state") else "",
             **styles,
         )
 
-    def href(src: str, dst: str) -> str:
-        if settings.base_url:
-            return settings.base_url + dst
+    def href(self, src: str, dst: str) -> str:
+        if self.settings.base_url:
+            return self.settings.base_url + dst
         return posixpath.relpath(dst, posixpath.dirname(src) or ".")
 
-    feeds: list[tuple[str, str, str, str]] = []
+
+def _subscriptions(out: _Plan, every: list[Ref], window: list[Ref], chain: list[str]) -> tuple:
+    """The main feed, the views and the feeds of your own, each in every format with its
+    papers.bib; what OPML and the page list of them."""
+    settings = out.settings
     views = [("", "All papers", settings.title, settings.subtitle, window)]
     for view in settings.views:
         label, what, keep = VIEW_TEXT[view]
@@ -147,9 +165,10 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
         title = feed.title or f"{settings.title}: {feed.name}"
         views.append((feed.name + "/", title, title, f"{settings.subtitle}; this feed: {feed.describe()}", chosen))
     cited = _cited(every, settings)
+    feeds: list[tuple[str, str, str, str]] = []
     for folder, label, title, subtitle, entries in views:
         if folder:  # the views and your own feeds; the main feed's would be the accepted view's again
-            add(folder + BIB, "bib", title, subtitle, cited[folder], math="tex", status_titles=False)
+            out.add(folder + BIB, "bib", title, subtitle, cited[folder], math="tex", status_titles=False)
         for fmt in settings.formats:
             path = folder + FILE_NAMES[fmt]
             # The status in titles only where one feed holds several rungs of a paper: the views and
@@ -158,43 +177,25 @@ def plan(refs: list[Ref], settings: Settings) -> dict[str, Document]:
             if not folder and fmt == "atom":
                 extra = {"state": True}
                 if chain:
-                    extra["links"] = (("prev-archive", href(path, chain[-1])),)
-            add(path, fmt, title, subtitle, entries, hubs=settings.hub, **extra)
+                    extra["links"] = (("prev-archive", out.href(path, chain[-1])),)
+            out.add(path, fmt, title, subtitle, entries, hubs=settings.hub, **extra)
             feeds.append((label, title, path, fmt))
+    return tuple((label, t, out.href(OPML, p), f) for label, t, p, f in feeds)  # OPML and page: both at the top
 
+
+def _archives(out: _Plan, months: dict[str, list[Ref]]) -> None:
+    """An RFC 5005 archive document per month, chained to each other and to the feed."""
+    chain = sorted(months)
     for i, path in enumerate(chain):
-        links = [("current", href(path, MAIN))]
+        links = [("current", out.href(path, MAIN))]
         if i > 0:
-            links.append(("prev-archive", href(path, chain[i - 1])))
+            links.append(("prev-archive", out.href(path, chain[i - 1])))
         # The newest archive's next document is the subscription feed itself: a lone archive
         # then still has a chain link, which the W3C validator asks of every archive.
-        links.append(("next-archive", href(path, chain[i + 1] if i + 1 < len(chain) else MAIN)))
+        links.append(("next-archive", out.href(path, chain[i + 1] if i + 1 < len(chain) else MAIN)))
         month = path[len(ARCHIVE_DIR) + 1 : -len(".xml")]
-        add(
-            path,
-            "atom",
-            f"{settings.title}: archive {month}",
-            settings.subtitle,
-            months[path],
-            links=tuple(links),
-            archive=True,
-            state=True,
-        )
-
-    listed = tuple((label, t, href(OPML, p), f) for label, t, p, f in feeds)  # OPML and page: both at the top
-    add(OPML, "opml", settings.title, settings.subtitle, [], feeds=listed)
-    if settings.html:
-        add(
-            PAGE,
-            "html",
-            settings.title,
-            settings.subtitle,
-            window[:INDEX_ENTRIES],
-            feeds=listed,
-            links=(("outline", href(PAGE, OPML)), ("weeks", WEEKS_INDEX), ("search", SEARCH_CODE)),
-        )
-        _site(every, settings, add)
-    return docs
+        title = f"{out.settings.title}: archive {month}"
+        out.add(path, "atom", title, out.settings.subtitle, months[path], links=tuple(links), archive=True, state=True)
 
 
 def _cited(every: list[Ref], settings: Settings) -> dict[str, list[Ref]]:
