@@ -228,7 +228,8 @@ def test_the_action_runs_as_github_runs_it_against_dovecot(server, tmp_path):
                  "config": "digest2feed.toml", "ping": "false"}  # fmt: skip
         outputs, steps = runner.run(given)
         assert [r.returncode for r in steps] == [0, 0], [r.stdout + r.stderr for r in steps]
-        assert outputs == {"output": "site", "files-written": "22"}  # 14 feeds and pages, 3 papers.bib, 5 of the site (2 weeks)
+        # 14 feeds and pages, 3 papers.bib, and 5 files of the site (two weeks)
+        assert outputs == {"output": "site", "files-written": "22"}
         assert "papers: 26 added, 0 promoted" in steps[1].stdout
         assert PASSWORD not in steps[1].stdout + steps[1].stderr
         site = caller / "site"

@@ -132,16 +132,16 @@ def test_feeds_without_base_url_still_parse(out):
     assert not [link for link in feed.feed.links if link.rel == "self"]
 
 
-def test_entry_digests_are_the_ones_earlier_versions_stored():
+def test_entry_hashs_are_the_ones_earlier_versions_stored():
     # Constructed entries: one paper submitted, accepted, then certified twice (updated later
     # than published), with and without abstracts. Files keep these digests (splice blocks,
     # state files, fingerprints); a digest that changed for the same entry would make the first
     # run after an upgrade rewrite every file. The values are those digest2feed wrote before
-    # entry_digest stopped calling repr() (commit c4b2c13).
+    # entry_hash stopped calling repr() (commit c4b2c13).
     from datetime import timedelta
 
     from digest2feed.model import Entry, Rung, Sighting
-    from digest2feed.render.stamp import entry_digest, ref_of
+    from digest2feed.render.stamp import entry_hash, ref_of
 
     t, names = datetime(2023, 4, 30, 12, tzinfo=UTC), ("Ada Lovelace", "Émile Borel")
     abstract = "We study cats.\n\nTwice."
@@ -157,8 +157,8 @@ def test_entry_digests_are_the_ones_earlier_versions_stored():
               c, certs[-1][1], True, Sighting(c, "Sparse cats", names)),
     ]  # fmt: skip
     expected = ["63ed77a0ccd1a26e858f9c8e", "48170e1304fcea6c066d1da7", "4b8fe6cb085f8ed1f898ea6d"]
-    assert [entry_digest(e) for e in entries] == expected
-    assert [ref_of(e).digest for e in entries] == expected
+    assert [entry_hash(e) for e in entries] == expected
+    assert [ref_of(e).hash for e in entries] == expected
 
 
 def test_an_upgrade_of_a_rendering_library_renders_every_file_once_more(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ Unicode compatibility forms folded (NFKD, combining marks dropped, casefold): "J
 A feed holds the entries the main feed would hold (each paper's newest rung) that
 its filters match. Membership is a bit per feed, computed when a paper's entries are
 built and stored beside each entry in the state (see ``render/stamp.py``), so a run
-need not read the whole history to know which papers a feed holds; ``fingerprint``
+need not read the whole history to know which papers a feed holds; ``key``
 names the filters, and a state written under other filters is evaluated afresh.
 """
 
@@ -114,7 +114,7 @@ class Filters:
     def __init__(self, feeds: tuple[Feed, ...]) -> None:
         self.feeds = feeds
         self.predicates = [Predicate(f) for f in feeds]
-        self.fingerprint = fingerprint(feeds)
+        self.key = key(feeds)
 
     def mask(self, e: Entry) -> int:
         """Bit i set when feed i's filters match ``e``, whatever rung the paper has climbed to since:
@@ -138,7 +138,7 @@ def compiled(feeds: tuple[Feed, ...]) -> Filters:
     return Filters(feeds)
 
 
-def fingerprint(feeds: tuple[Feed, ...]) -> str:
+def key(feeds: tuple[Feed, ...]) -> str:
     """Names the filters (and their order, which gives the bits): "" when there are none."""
     if not feeds:
         return ""

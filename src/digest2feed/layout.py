@@ -5,7 +5,7 @@ window (newest ``max_entries``); every other entry, past the window or supersede
 by a higher rung, is in the RFC 5005 archive document of its month. Pure: the same
 references and settings always give the same plan.
 
-The plan works on ``Ref``s (identity, dates and a digest of the content), not on
+The plan works on ``Ref``s (identity, dates and the entry hash), not on
 whole entries, so that a run can decide which files changed without loading the
 content of the whole history; content is loaded only for the files to render.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import NamedTuple
 
-from digest2feed.filters import fingerprint
+from digest2feed.filters import key as filters_key
 from digest2feed.model import Rung
 from digest2feed.schema import (
     ARCHIVE_DIR,
@@ -44,7 +44,7 @@ INDEX_ENTRIES = 100
 # view → (label on the page, words for titles, which entries). A submission stays in its
 # view after acceptance: that view reports submissions, and its readers saw that entry.
 class Ref(NamedTuple):
-    """An entry as the plan sees it: enough to place it, and a digest of what it shows.
+    """An entry as the plan sees it: enough to place it, and a hash of what it shows.
 
     Times are ISO 8601 strings in UTC (``2023-04-30T12:00:00+00:00``), exactly as the
     state files hold them: they sort like the times they name, and a run that reads
@@ -56,7 +56,7 @@ class Ref(NamedTuple):
     forum_id: str
     rung: Rung
     current: bool  # the paper's newest rung
-    digest: str  # changes whenever the entry's rendered content would
+    hash: str  # the entry hash: changes whenever what the entry shows would
     feeds: int = 0  # bit i set: the i-th feed of your own holds this entry (filters.py)
 
 
@@ -87,7 +87,7 @@ class Document:
     state: bool = False  # carries the merge state (atom.xml and archives)
     feeds: tuple[tuple[str, str, str, str], ...] = ()  # (label, title, href, format): the page's feed list
     status_titles: bool = False  # entry titles say "Accepted: …" (the state keeps them plain)
-    memberships: str = ""  # state files: fingerprint of the filters whose bits the refs carry
+    filters_key: str = ""  # state files: the key of the filters whose bits the refs carry
     math: str = "tex"  # the math setting: how feed content shows TeX
     hubs: tuple[str, ...] = ()  # subscription feeds: the WebSub hubs they name (with their self link)
     weeks: tuple[tuple[str, int, int, int], ...] = ()  # the index of weeks: (week, certified, accepted, submitted)
@@ -125,7 +125,7 @@ class _Plan:
     def __init__(self, settings: Settings, newest: str) -> None:
         self.settings, self.newest = settings, newest  # never "now": an empty view still has a stable date
         self.docs: dict[str, Document] = {}
-        self.filters_key = fingerprint(settings.feeds)
+        self.filters_key = filters_key(settings.feeds)
         # Every feed's alternate link (and OPML's htmlUrl): our page, but only where one is written.
         self.page_url = settings.base_url if settings.base_url and settings.html else JOURNAL_URL
 
@@ -142,7 +142,7 @@ class _Plan:
             feed_id=_feed_id(s, path),
             self_url=s.base_url + path if s.base_url else None,
             alternate_url=self.page_url,
-            memberships=self.filters_key if extra.get("state") else "",
+            filters_key=self.filters_key if extra.get("state") else "",
             **styles,
         )
 

@@ -251,11 +251,11 @@ def _merge(
     Papers no digest names keep the refs stored in the files (with their feed bits);
     their records are read only if a file to be rendered shows them (``_render``).
     """
-    old = scan(folder, None if regenerate else set(digests), filters.fingerprint)
+    old = scan(folder, None if regenerate else set(digests), filters.key)
     trusted = not regenerate
-    if not (old.digests and old.memberships) and not regenerate:
-        # Files without stored digests, or feed bits of other filters: read everything.
-        old, trusted = scan(folder, None, filters.fingerprint), False
+    if not (old.hashes and old.bits) and not regenerate:
+        # Files without stored entry hashes, or feed bits of other filters: read everything.
+        old, trusted = scan(folder, None, filters.key), False
     new = combine(dict(old.records), digests)
     papers = Papers(old, new)
     # Papers no digest names keep their stored refs even when their records were read
@@ -265,7 +265,7 @@ def _merge(
     for forum, rows in old.index.items():
         if forum not in derived:
             top = max(rows)[0]  # rows start with the rung
-            refs += [Ref(pub, upd, forum, rung, rung == top, dg, bits) for rung, pub, upd, dg, bits, _ in rows]
+            refs += [Ref(pub, upd, forum, rung, rung == top, h, bits) for rung, pub, upd, h, bits, _ in rows]
     return old, new, refs, papers
 
 

@@ -90,22 +90,22 @@ class Scan:
 
     Reading a record costs far more than parsing the XML it comes from, so a run
     asks only for the papers it merges into; everything else is known by its
-    ``Ref`` (identity, dates, stored content digest) and read in full later only
+    ``Ref`` (identity, dates, stored entry hash) and read in full later only
     if a file holding it has to be rendered.
     """
 
     records: dict[str, Record] = field(default_factory=dict)
-    # forum id → (rung, published, updated, stored digest, feed bits, file) of each of its entries
+    # forum id → (rung, published, updated, stored entry hash, feed bits, file) of each of its entries
     index: dict[str, list[tuple[Rung, str, str, str | None, int, Path]]] = field(default_factory=dict)
     archives: list[str] = field(default_factory=list)  # relative paths of the archive documents found
-    digests: bool = True  # every entry's content digest was stored beside it
-    memberships: bool = True  # and its feed bits, under the filters asked for
+    hashes: bool = True  # every entry's hash was stored beside it
+    bits: bool = True  # and its feed bits, under the filters asked for
 
 
-def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
+def scan(folder: Path, wanted: set[str] | None, filters_key: str = "") -> Scan:
     """Read every state file; build records for ``wanted`` papers (all when None).
 
-    ``memberships`` is the fingerprint of the feeds of your own (filters.py): the feed
+    ``filters_key`` is the key of the feeds of your own (filters.py): the feed
     bits stored under it are taken; stored under any other, they are not trusted.
     """
     out = Scan()
@@ -122,16 +122,16 @@ def scan(folder: Path, wanted: set[str] | None, memberships: str = "") -> Scan:
             _refuse_twice(path, ids, entries)
         if wanted is not None and path.name == MAIN:  # the window: any change renders it again
             wanted = wanted | {ident[len(FORUM_URL) :].partition("#")[0] for ident in ids}
-        digests = _comment(root, ENTRY_HASHES)
-        if len(digests) != len(entries):
-            out.digests, digests = False, [None] * len(entries)
-        bits = _bits(root, memberships, len(entries))
+        hashes = _comment(root, ENTRY_HASHES)
+        if len(hashes) != len(entries):
+            out.hashes, hashes = False, [None] * len(entries)
+        bits = _bits(root, filters_key, len(entries))
         if bits is None:
-            out.memberships, bits = False, [0] * len(entries)
+            out.bits, bits = False, [0] * len(entries)
         index, records, prefix = out.index, out.records, len(FORUM_URL)
         for i, ident in enumerate(ids):
             forum, _, rung = ident[prefix:].partition("#")
-            index.setdefault(forum, []).append((RUNGS[rung], published[i], updated[i], digests[i], bits[i], path))
+            index.setdefault(forum, []).append((RUNGS[rung], published[i], updated[i], hashes[i], bits[i], path))
             if wanted is None or forum in wanted:
                 try:
                     rec = _record(entries[i])
@@ -231,12 +231,12 @@ def _valid(columns: list[list]) -> bool:
     )
 
 
-def _bits(root: etree._Element, memberships: str, count: int) -> list[int] | None:
-    """Each entry's feed bits, if stored under the filters ``memberships`` names; no filters: all 0."""
-    if not memberships:
+def _bits(root: etree._Element, filters_key: str, count: int) -> list[int] | None:
+    """Each entry's feed bits, if stored under the filters ``filters_key`` names; no filters: all 0."""
+    if not filters_key:
         return [0] * count
     words = _comment(root, FEED_BITS)
-    if words[:1] != [memberships] or len(words) != count + 1:
+    if words[:1] != [filters_key] or len(words) != count + 1:
         return None
     try:
         return [0 if w == "0" else int(w, 16) for w in words[1:]]

@@ -1,9 +1,9 @@
 """Digests of what files show, kept inside the files, so unchanged files are left alone.
 
-Every entry has a digest of its rendered content; every document a fingerprint of
-its metadata and its entries' digests. Each file stores its fingerprint in a
+Every entry has a hash of what it shows (the entry hash); every document a fingerprint of
+its metadata and its entries' hashes. Each file stores its fingerprint in a
 closing comment (JSON Feed: an extension field), and each state file also the
-digests of its entries. A run compares the fingerprint it plans with the one on
+hashes of its entries. A run compares the fingerprint it plans with the one on
 disk and renders only documents that differ. Kept inside the file, a fingerprint
 can never disagree with the bytes, whatever happened to the folder in between.
 """
@@ -23,7 +23,7 @@ RENDERING = "6"  # bump whenever the renderers change their output for the same 
 LIBRARIES = tuple(f"{name} {metadata.version(name)}" for name in ("feedgen", "lxml", "math-core"))
 
 
-def entry_digest(e: Entry, published: str | None = None, updated: str | None = None) -> str:
+def entry_hash(e: Entry, published: str | None = None, updated: str | None = None) -> str:
     """``published`` and ``updated``: the entry's times in ISO 8601, when the caller has them."""
     # \x1e and \x1f never occur in a field: the parser drops C0 controls and XML cannot hold them.
     # The milestones are written as repr() of their list writes them (slugs and ISO times hold no
@@ -39,7 +39,7 @@ def entry_digest(e: Entry, published: str | None = None, updated: str | None = N
 
 def ref_of(e: Entry, feeds: int = 0) -> Ref:
     published, updated = e.published.isoformat(), e.updated.isoformat()
-    return Ref(published, updated, e.forum_id, e.rung, e.current, entry_digest(e, published, updated), feeds)
+    return Ref(published, updated, e.forum_id, e.rung, e.current, entry_hash(e, published, updated), feeds)
 
 
 def fingerprint(doc: Document) -> str:
@@ -58,9 +58,9 @@ def fingerprint(doc: Document) -> str:
     head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, *styles))
     if doc.hubs:
         head += repr(("hubs", doc.hubs))
-    lines = [head, *(r.digest for r in doc.refs)]
-    if doc.memberships:
-        lines += [doc.memberships, *(format(r.feeds, "x") for r in doc.refs)]
+    lines = [head, *(r.hash for r in doc.refs)]
+    if doc.filters_key:
+        lines += [doc.filters_key, *(format(r.feeds, "x") for r in doc.refs)]
     if doc.weeks:  # only then: the fingerprints of every other document stay what they were
         lines.append(repr(doc.weeks))
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
@@ -68,11 +68,11 @@ def fingerprint(doc: Document) -> str:
 
 def xml_stamp(doc: Document, print_: str) -> bytes:
     """Comments after the root element: ignored by every XML and HTML reader."""
-    digests = f"<!-- {ENTRY_HASHES} {' '.join(r.digest for r in doc.refs)} -->\n" if doc.state else ""
+    hashes = f"<!-- {ENTRY_HASHES} {' '.join(r.hash for r in doc.refs)} -->\n" if doc.state else ""
     bits = ""
-    if doc.memberships:
-        bits = f"<!-- {FEED_BITS} {' '.join([doc.memberships, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
-    return f"{digests}{bits}<!-- digest2feed {print_} -->\n".encode()
+    if doc.filters_key:
+        bits = f"<!-- {FEED_BITS} {' '.join([doc.filters_key, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
+    return f"{hashes}{bits}<!-- digest2feed {print_} -->\n".encode()
 
 
 def bib_stamp(print_: str) -> bytes:
