@@ -22,7 +22,7 @@ from run import measured
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from digest2feed.digest import MAX_ABSTRACT, MAX_DIGEST  # noqa: E402
-from digest2feed.sources import MAX_TEXT  # noqa: E402
+from digest2feed.sources.items import MAX_TEXT  # noqa: E402
 
 D2F = str(Path(sys.executable).parent / "digest2feed")
 HEAD = "Weekly TMLR digest for May 07, 2023\n\nNew submissions\n===============\n\n"
