@@ -179,7 +179,7 @@ def page_one(variant: str, runs: int) -> None:
 
 
 def timed_cpu(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak memory in MB) of one child process and its helper."""
+    """(wall seconds, CPU seconds, peak memory in MB) of one child process and those it starts."""
     wall, memory, cpu = measured(cmd, env)
     return wall, cpu, memory
 

@@ -5,7 +5,7 @@
 
 Each figure is the median of several runs of a fresh process, timed by wall clock;
 peak memory is the larger of the child's max RSS (wait4) and its process tree's
-peak summed PSS (a backfill renders in two processes). The floor (bench/floor.py) is measured
+peak summed PSS. The floor (bench/floor.py) is measured
 in the same run, on the same files, right after the figure it is compared with.
 """
 
@@ -38,8 +38,8 @@ def measured(
     """(wall seconds, peak memory in MB, CPU seconds: user + system) of one child process and
     the processes it starts. CPU time barely moves when other work shares the machine; wall
     time does. Memory is the larger of the biggest process's max RSS (wait4) and the peak of
-    the summed PSS of the whole process tree, sampled every 50 ms: a backfill renders in two
-    processes (helper.py), and wait4 reports only the larger of them."""
+    the summed PSS of the whole process tree, sampled every 50 ms (wait4 reports only the
+    largest process of a tree)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     done = threading.Event()
