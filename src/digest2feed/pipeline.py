@@ -32,6 +32,7 @@ from digest2feed.store import (
     foreign,
     locked,
     pending,
+    read_own,
     refused,
     share_folders,
     unplanned,
@@ -298,10 +299,14 @@ def _render(
     when regenerating); the store then writes only those whose bytes differ."""
     planned = [(doc, fingerprint(doc)) for doc in docs]
     todo = [(doc, fp) for doc, fp in planned if regenerate or fingerprint_of(folder / doc.path) != fp]
-    papers.need({r.forum_id for doc, _ in todo for r in doc.refs})
+    kept = {} if regenerate else {doc.path: _kept(folder, doc) for doc, _ in todo if doc.format in KEPT}
+    papers.need({r.forum_id for doc, _ in todo for r in doc.refs if r.hash not in kept.get(doc.path, ())})
     for i, (doc, fp) in enumerate(todo):
-        # papers.bib holds every accepted paper of the history: its entries are made one at a time.
-        entries = map(papers.entry, doc.refs) if doc.format == "bib" else [papers.entry(r) for r in doc.refs]
+        if doc.format in KEPT:  # every paper of the history: one at a time, each kept piece as it was
+            pieces = kept.get(doc.path, {})
+            entries: Iterable = (pieces.get(r.hash) or papers.entry(r) for r in doc.refs)
+        else:
+            entries = [papers.entry(r) for r in doc.refs]
         data = render(doc, entries, fp)
         if doc.state and len(data) > schema.MAX_STATE_BYTES:  # what this run writes, the next must read
             why = f"would be {len(data):,} bytes, more than the {schema.MAX_STATE_BYTES:,} a run reads back"
@@ -310,6 +315,19 @@ def _render(
         progress("files rendered", i + 1, len(todo))
 
 
+def _kept(folder: Path, doc: Document) -> dict:
+    """The pieces of a whole-history file's last version that this run may keep (``KEPT``)."""
+    try:
+        data = read_own(folder / doc.path, schema.MAX_STATE_BYTES)
+    except OSError:  # refused before this (store.refused) or unreadable: render it whole
+        return {}
+    return KEPT[doc.format](data) if data else {}
+
+
+# The files that show every paper of the history (papers.bib, the search index) keep, from their
+# last version, the piece of each paper whose entry hash has not changed: a weekly run then reads
+# back and renders only the papers it changed, not the 10,000 of TMLR's history (BENCHMARKS.md).
+KEPT = {"bib": papers.kept, "search": search.kept}
 RENDERERS = {
     "atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render,
     "bib": papers.render, "week": weeks.week, "weeks": weeks.index, "search": search.index, "js": search.code,

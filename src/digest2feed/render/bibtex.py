@@ -29,7 +29,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from digest2feed.model import FORUM_URL, Entry, Rung
+from digest2feed.model import Entry, Rung
 from digest2feed.schema import ISSN, JOURNAL
 
 ACCENTS = {
@@ -136,18 +136,13 @@ def _accented(cluster: str) -> str:
     return unicodedata.normalize("NFC", cluster)
 
 
-# An entry's key line, then its url line: the forum id tells papers that share a key apart.
-BLOCK_KEY = re.compile(
-    rb"^@article\{\n([^,\n]*),\n(?:[^\n]*\n)*?url=\{" + re.escape(FORUM_URL.encode()) + rb"([^}\n]*)\},\n", re.M
-)
-
-
 def unique(keys: list[tuple[str, str]]) -> list[str]:
     """(key, forum id) of a .bib file's entries, newest first → keys unique within the file: where
     papers share OpenReview's key, the one announced first (the last in the file) keeps it and
     each other adds its forum id (``satija2023group-JkIH4MeOc3``). OpenReview's keys hold no
     hyphen, so a key made so is taken back to OpenReview's first: the result depends only on the
-    entries and their order, and a file spliced from an older one gets the bytes of one rendered whole."""
+    entries and their order, and a file made of entries kept from its last version (render/papers.py)
+    gets the bytes of one rendered whole."""
     seen: set[str] = set()
     out: list[str] = []
     for k, forum in reversed(keys):
@@ -155,17 +150,3 @@ def unique(keys: list[tuple[str, str]]) -> list[str]:
         out.append(base if base not in seen else f"{base}-{forum}")
         seen.add(base)
     return out[::-1]
-
-
-def unique_keys(data: bytes) -> bytes:
-    """A whole .bib file with its keys made unique (``unique``): the entries kept from an older
-    file and those rendered now are put together first, then their keys are settled."""
-    found = list(BLOCK_KEY.finditer(data))
-    wanted = unique([(m[1].decode(), m[2].decode()) for m in found])
-    if all(m[1].decode() == k for m, k in zip(found, wanted, strict=True)):
-        return data
-    view, out, at = memoryview(data), [], 0
-    for m, k in zip(found, wanted, strict=True):
-        out += [view[at : m.start(1)], k.encode()]
-        at = m.end(1)
-    return b"".join([*out, view[at:]])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from importlib.resources import files
 from itertools import chain
@@ -27,6 +28,8 @@ from itertools import chain
 from digest2feed.filters import fold
 from digest2feed.layout import Document
 from digest2feed.model import Entry
+from digest2feed.render.stamp import STYLE
+from digest2feed.schema import ENTRY_HASHES
 from digest2feed.weeks import label, week_of
 
 CALL = b"digest2feed.index("
@@ -36,6 +39,8 @@ SEP = b",\n"
 TAIL_START = b'\n],\n"weeks":'
 UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 UNSAFE_RE = re.compile("[<>&\u2028\u2029]")
+DAY_RE = re.compile(rb'\["\d{4}-\d\d-\d\d","[^"]*"\]')  # a day's line; a paper's has a number second
+HASHES = f"// {ENTRY_HASHES} "
 
 
 def item(e: Entry) -> list:
@@ -46,9 +51,11 @@ def item(e: Entry) -> list:
     return row
 
 
-def index(doc: Document, entries: list[Entry], stamp: str) -> bytes:
+def index(doc: Document, entries: Iterable[Entry | bytes], stamp: str) -> bytes:
     """search-index.js: one JSON value a line, ``[day, week]`` before the papers of each digest
-    day, then one line per paper (``item``); after them the weeks' labels."""
+    day, then one line per paper (``item``); after them the weeks' labels, then each paper's entry
+    hash in a comment. ``entries``, one per ref: the paper's entry, or its line kept from the file's
+    last version (``kept``)."""
     parts: list[bytes] = [HEAD]  # each line and the separator after it: the file is joined once
     labels: dict[str, str] = {}
     day = ""
@@ -57,11 +64,26 @@ def index(doc: Document, entries: list[Entry], stamp: str) -> bytes:
             day, week = ref.published[:10], week_of(ref.published)
             labels.setdefault(week, label(week))
             parts += (f'["{day}","{week}"]'.encode(), SEP)
-        parts += (_json(item(e)).encode(), SEP)
+        parts += (e if isinstance(e, bytes) else _json(item(e)).encode(), SEP)
     if len(parts) > 1:
         parts.pop()  # no separator after the last line
-    parts += (TAIL_START + f"{_json(labels)}}}".encode(), END, _stamp(stamp))
+    hashes = f"{HASHES}{STYLE} {' '.join(r.hash for r in doc.refs)}\n".encode()
+    parts += (TAIL_START + f"{_json(labels)}}}".encode(), END, hashes, _stamp(stamp))
     return b"".join(parts)
+
+
+def kept(data: bytes) -> dict[str, bytes]:
+    """Entry hash → line, of a search index rendered in this style (else nothing): what a run may
+    take back instead of reading the paper's record again. Anything unexpected gives nothing."""
+    body, found, tail = data.rpartition(HASHES.encode())
+    words = tail.partition(b"\n")[0].decode("ascii", "replace").split()
+    items, end, _ = body.partition(TAIL_START)
+    if not found or not end or not items.startswith(HEAD) or words[:1] != [STYLE]:
+        return {}
+    lines = [line for line in items[len(HEAD) :].split(SEP) if line and not DAY_RE.fullmatch(line)]
+    if len(lines) != len(words) - 1:
+        return {}
+    return dict(zip(words[1:], lines, strict=True))
 
 
 def _stamp(print_: str) -> bytes:

@@ -17,10 +17,13 @@ from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
 from digest2feed.schema import ENTRY_HASHES, FEED_BITS
 
-RENDERING = "6"  # bump whenever the renderers change their output for the same document (6: issue 21)
+RENDERING = "7"  # bump whenever the renderers change their output for the same document (7: kept pieces)
 # Their output also depends on these libraries: after an upgrade every file is rendered and
 # rewritten once (its fingerprint changed), so output of the old and the new never mix.
 LIBRARIES = tuple(f"{name} {metadata.version(name)}" for name in ("feedgen", "lxml", "math-core"))
+# What a piece of a file (one paper's BibTeX or search line) was rendered with: a file keeps
+# its pieces for the next run (render/papers.py, render/search.py) only under the same style.
+STYLE = hashlib.sha256(repr((RENDERING, LIBRARIES)).encode()).hexdigest()[:16]
 
 
 def entry_hash(e: Entry, published: str | None = None, updated: str | None = None) -> str:
