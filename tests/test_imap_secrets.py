@@ -117,10 +117,10 @@ PW = 'hun"ter\\2 Grüße/50%'  # quotes, a backslash, a space, non-ASCII, '/', '
     ("spelled", "how"),
     [
         (PW, "as is"),
-        ('hun\\"ter\\\\2 Grüße/50%', "IMAP-quoted (RFC 3501: \\ and \" escaped)"),
-        ("hun\\\\\"ter\\\\\\\\2 Grüße/50%", "IMAP-quoted, as a str repr shows it (the issue's case)"),
-        ("hun\\\\\"ter\\\\\\\\2 Gr\\xc3\\xbc\\xc3\\x9fe/50%", "IMAP-quoted, inside imaplib's bytes repr"),
-        ("hun\"ter\\\\2 Gr\\xc3\\xbc\\xc3\\x9fe/50%", "as is, inside a bytes repr (b'...')"),
+        ('hun\\"ter\\\\2 Grüße/50%', 'IMAP-quoted (RFC 3501: \\ and " escaped)'),
+        ('hun\\\\"ter\\\\\\\\2 Grüße/50%', "IMAP-quoted, as a str repr shows it (the issue's case)"),
+        ('hun\\\\"ter\\\\\\\\2 Gr\\xc3\\xbc\\xc3\\x9fe/50%', "IMAP-quoted, inside imaplib's bytes repr"),
+        ('hun"ter\\\\2 Gr\\xc3\\xbc\\xc3\\x9fe/50%', "as is, inside a bytes repr (b'...')"),
         ("hun%22ter%5C2%20Gr%C3%BC%C3%9Fe%2F50%25", "percent-encoded, upper-case hex"),
         ("hun%22ter%5c2%20Gr%c3%bc%c3%9fe%2f50%25", "percent-encoded, lower-case hex"),
         ("hun%22ter%5C2+Gr%C3%BC%C3%9Fe%2F50%25", "form-encoded (space as +)"),
@@ -305,7 +305,7 @@ def test_an_exception_text_is_never_shown():
     assert line == "unexpected failure (UnicodeEncodeError; its message is not shown, as it could quote a credential)"
 
 
-NASTY = '"\\/@%:\'+=?#&;{}~*()[]<> '
+NASTY = "\"\\/@%:'+=?#&;{}~*()[]<> "
 SECRET = st.one_of(
     st.text(
         st.one_of(st.sampled_from(NASTY), st.characters(min_codepoint=32, max_codepoint=126)), min_size=8, max_size=40

@@ -1,8 +1,9 @@
 """What a run keeps of a file's last version: the same bytes as a file rendered whole, never a stale piece.
 
-papers.bib and search-index.js hold every paper of the history; a run keeps, from their last
-version, the piece (BibTeX entry, search line) of each paper whose entry hash is unchanged, and
-renders the others (render/papers.py, render/search.py). Every fixture here is constructed.
+Every subscription feed (not the state files), papers.bib and search-index.js list their pieces'
+entry hashes; a run keeps, from a file's last version, the piece (a feed's entry, a BibTeX entry,
+a search line) of each entry whose hash is unchanged, and renders the others (render/pieces.py).
+Every fixture here is constructed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from pathlib import Path
 from conftest import run_cli, snapshot
 from digestgen import Generated, Item
 
-WHOLE_HISTORY = ("accepted/papers.bib", "submissions/papers.bib", "search-index.js")
+KEEPING = {  # a file that keeps pieces → where its list of them starts
+    "accepted/papers.bib": b"@comment{digest2feed-pieces ",
+    "search-index.js": b"// digest2feed-pieces ",
+    "accepted/atom.xml": b"<!-- digest2feed-pieces ",
+    "rss.xml": b"<!-- digest2feed-pieces ",
+    "accepted/feed.json": b'"pieces": "',
+}
 
 
 def weeks(tmp_path: Path) -> list[Path]:
@@ -66,11 +73,11 @@ def test_a_list_of_hashes_that_does_not_match_the_pieces_keeps_nothing(tmp_path)
     inputs = weeks(tmp_path)
     out, once = tmp_path / "out", tmp_path / "once"
     assert run_cli("update", *inputs[:3], "-o", out).code == 0  # both papers accepted: two pieces each
-    damaged_hashes(out / "accepted" / "papers.bib", b"@comment{digest2feed-entries ")
-    damaged_hashes(out / "search-index.js", b"// digest2feed-entries ")
+    for rel, marker in KEEPING.items():
+        damaged_hashes(out / rel, marker)
     assert run_cli("update", inputs[3], "-o", out).code == 0
     assert run_cli("update", *inputs, "-o", once).code == 0
-    assert {rel: snapshot(out)[rel] for rel in WHOLE_HISTORY} == {rel: snapshot(once)[rel] for rel in WHOLE_HISTORY}
+    assert snapshot(out) == snapshot(once)
 
 
 def test_each_piece_is_listed_with_its_entry_hash_in_file_order(tmp_path):
@@ -83,9 +90,29 @@ def test_each_piece_is_listed_with_its_entry_hash_in_file_order(tmp_path):
     ids = re.findall(r"<id>https://openreview.net/forum\?id=(\w+)#(\w+)</id>", atom)
     hashes = dict(zip(ids, state, strict=True))
     bib = (out / "accepted" / "papers.bib").read_text(encoding="utf-8").splitlines()
-    listed = bib[-2].removeprefix("@comment{digest2feed-entries ").removesuffix("}").split()
+    listed = bib[-2].removeprefix("@comment{digest2feed-pieces ").removesuffix("}").split()
     assert listed[1:] == [hashes[("PaperBbbb2", "accepted")], hashes[("PaperAaaa1", "accepted")]]
     assert len(listed[0]) == 16  # the style: the rendering version and the libraries' versions
     search = (out / "search-index.js").read_text(encoding="utf-8").splitlines()
-    assert search[-2].split()[3:] == listed[1:]  # "// digest2feed-entries STYLE h1 h2"
-    assert search[-2].split()[2] == listed[0]
+    assert search[-2].split()[3:] == listed[1:]  # "// digest2feed-pieces STYLE h1 h2"
+    assert search[-2].split()[2] != listed[0]  # each format its own style
+    view = (out / "accepted" / "atom.xml").read_text(encoding="utf-8")
+    assert re.search(r"<!-- digest2feed-pieces \w+ (\w+) (\w+) -->\n", view).groups() == tuple(listed[1:])
+    main = (out / "rss.xml").read_text(encoding="utf-8")  # the main feed's RSS: both papers' accepted entries
+    assert re.search(r"<!-- digest2feed-pieces \w+ (\w+) (\w+) -->\n", main).groups() == tuple(listed[1:])
+    assert "digest2feed-pieces" not in atom  # a state file is always rendered whole
+
+
+def test_a_changed_style_keeps_no_piece_of_the_files_it_changes(tmp_path):
+    """The main feed's RSS with the status in its titles, then without, and the math as TeX, then
+    MathML: each run gives the bytes of a run that read every digest under its own settings."""
+    inputs = weeks(tmp_path)
+    (tmp_path / "a.toml").write_text('math = "tex"\n', encoding="utf-8")
+    (tmp_path / "b.toml").write_text('status_in_title = false\nmath = "mathml"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli("update", *inputs[:2], "-o", out, "-c", tmp_path / "a.toml").code == 0
+    assert run_cli("update", *inputs[2:], "-o", out, "-c", tmp_path / "b.toml").code == 0
+    fresh = tmp_path / "fresh"
+    assert run_cli("update", *inputs, "-o", fresh, "-c", tmp_path / "b.toml").code == 0
+    assert snapshot(out) == snapshot(fresh)
+    assert b"<title>Accepted: " not in snapshot(out)["rss.xml"]

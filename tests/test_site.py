@@ -310,5 +310,3 @@ def refs_and_entries(digest: Path) -> tuple[list[Ref], dict]:
     recs = records(parse_digest(digest.read_text(encoding="utf-8"), str(digest)))
     es = sorted((e for r in recs.values() for e in entries(r) if e.current), key=lambda e: e.published, reverse=True)
     return [ref_of(e) for e in es], {(e.forum_id, e.rung): e for e in es}
-
-

@@ -17,7 +17,7 @@ from digest2feed.merge import entries as entries_of
 from digest2feed.merge import entry as entry_of
 from digest2feed.merge import records as records_of
 from digest2feed.model import Digest, Entry, Problem, Record
-from digest2feed.render import feeds, jsonfeed, opml, page, papers, search, weeks
+from digest2feed.render import feeds, jsonfeed, opml, page, papers, pieces, search, weeks
 from digest2feed.render.stamp import fingerprint, ref_of
 from digest2feed.schema import ARCHIVE_DIR, FILE_NAMES, MAIN, OWN_NAMES, WEBSUB, WEEK_GLOB, WEEKS_DIR
 from digest2feed.settings import ImapOptions, Settings
@@ -299,15 +299,21 @@ def _render(
     when regenerating); the store then writes only those whose bytes differ."""
     planned = [(doc, fingerprint(doc)) for doc in docs]
     todo = [(doc, fp) for doc, fp in planned if regenerate or fingerprint_of(folder / doc.path) != fp]
-    kept = {} if regenerate else {doc.path: _kept(folder, doc) for doc, _ in todo if doc.format in KEPT}
+    keeping = [] if regenerate else [doc for doc, _ in todo if pieces.keeps(doc)]
+    # Which pieces each file holds, read now to know which records to read; the pieces themselves
+    # again file by file below, so that memory never holds more than one file's (twenty feeds of
+    # your own at 10,000 papers: 275 MB held at once, 120 MB so).
+    kept = {doc.path: set(_kept(folder, doc)) for doc in keeping}
     papers.need({r.forum_id for doc, _ in todo for r in doc.refs if r.hash not in kept.get(doc.path, ())})
     for i, (doc, fp) in enumerate(todo):
-        if doc.format in KEPT:  # every paper of the history: one at a time, each kept piece as it was
-            pieces = kept.get(doc.path, {})
-            entries: Iterable = (pieces.get(r.hash) or papers.entry(r) for r in doc.refs)
-        else:
-            entries = [papers.entry(r) for r in doc.refs]
-        data = render(doc, entries, fp)
+        old = _kept(folder, doc) if doc.path in kept else {}
+        items: Iterable = (old.get(r.hash) or papers.entry(r) for r in doc.refs)  # one at a time: a whole history
+        if not pieces.keeps(doc):
+            data = render(doc, list(items), fp)
+        elif doc.format in pieces.FEEDS:
+            data = pieces.assemble(doc, items, RENDERERS[doc.format], fp)
+        else:  # papers.bib, the search index: their renderers put the kept pieces in place
+            data = render(doc, items, fp)
         if doc.state and len(data) > schema.MAX_STATE_BYTES:  # what this run writes, the next must read
             why = f"would be {len(data):,} bytes, more than the {schema.MAX_STATE_BYTES:,} a run reads back"
             raise Failed([Problem(str(folder / doc.path), f"{why}; no file was changed")])
@@ -316,18 +322,15 @@ def _render(
 
 
 def _kept(folder: Path, doc: Document) -> dict:
-    """The pieces of a whole-history file's last version that this run may keep (``KEPT``)."""
+    """The pieces of a file's last version that this run may keep (render/pieces.py)."""
     try:
         data = read_own(folder / doc.path, schema.MAX_STATE_BYTES)
     except OSError:  # refused before this (store.refused) or unreadable: render it whole
         return {}
-    return KEPT[doc.format](data) if data else {}
+    return KEPT[doc.format](doc, data) if data else {}
 
 
-# The files that show every paper of the history (papers.bib, the search index) keep, from their
-# last version, the piece of each paper whose entry hash has not changed: a weekly run then reads
-# back and renders only the papers it changed, not the 10,000 of TMLR's history (BENCHMARKS.md).
-KEPT = {"bib": papers.kept, "search": search.kept}
+KEPT = {"atom": pieces.kept, "rss": pieces.kept, "json": pieces.kept, "bib": papers.kept, "search": search.kept}
 RENDERERS = {
     "atom": feeds.atom, "rss": feeds.rss, "json": jsonfeed.render, "html": page.render, "opml": opml.render,
     "bib": papers.render, "week": weeks.week, "weeks": weeks.index, "search": search.index, "js": search.code,

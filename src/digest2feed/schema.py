@@ -68,3 +68,5 @@ FINGERPRINT_RE = re.compile(rb'(?:<!-- digest2feed |"fingerprint": "|@comment\{d
 TAIL = 256  # bytes at a file's end that hold its fingerprint
 ENTRY_HASHES = "digest2feed-entries"
 FEED_BITS = "digest2feed-feeds"
+# Files that keep pieces for the next run (render/pieces.py): their style, then each piece's entry hash.
+PIECES = "digest2feed-pieces"

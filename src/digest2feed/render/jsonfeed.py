@@ -8,6 +8,7 @@ from datetime import datetime
 from digest2feed.layout import Document
 from digest2feed.model import Entry
 from digest2feed.render import content
+from digest2feed.render.stamp import listing
 
 VERSION = "https://jsonfeed.org/version/1.1"
 SEPARATORS = (",", ": ")
@@ -60,7 +61,7 @@ def render(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         "language": "en",
         "items": [],
         # The fingerprint last: the store reads it from the file's tail.
-        "_digest2feed": {"fingerprint": stamp},
+        "_digest2feed": {"pieces": listing(doc), "fingerprint": stamp},
     }
     # Compact: indentation would switch json to its pure-Python encoder, ten times slower; one
     # item a line (compact JSON holds no raw line break), so a diff of two versions reads well.

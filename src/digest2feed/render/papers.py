@@ -17,12 +17,13 @@ from collections.abc import Iterable
 from digest2feed.layout import Document
 from digest2feed.model import Entry
 from digest2feed.render import bibtex
-from digest2feed.render.stamp import STYLE, bib_stamp
-from digest2feed.schema import ENTRY_HASHES
+from digest2feed.render.pieces import listed
+from digest2feed.render.stamp import bib_stamp, listing
+from digest2feed.schema import PIECES
 
 HEAD = "@comment{digest2feed: the accepted and certified papers of this feed, newest first}\n\n"
 OPEN = "@article{\n"
-HASHES = f"@comment{{{ENTRY_HASHES} "
+HASHES = f"@comment{{{PIECES} "
 
 
 def render(doc: Document, entries: Iterable[Entry | str], stamp: str) -> bytearray:
@@ -38,20 +39,18 @@ def render(doc: Document, entries: Iterable[Entry | str], stamp: str) -> bytearr
         cite = cites.pop()
         head = f"{OPEN}{key},\n"
         out += (cite if cite.startswith(head) else head + cite.split("\n", 2)[2]).encode() + b"\n\n"
-    out += f"{HASHES}{STYLE} {' '.join(r.hash for r in doc.refs)}}}\n".encode()
+    out += f"{HASHES}{listing(doc)}}}\n".encode()
     out += bib_stamp(stamp)
     return out
 
 
-def kept(data: bytes) -> dict[str, str]:
+def kept(doc: Document, data: bytes) -> dict[str, str]:
     """Entry hash → BibTeX entry, of a papers.bib rendered in this style (else nothing): what a
     run may take back instead of rendering. Anything unexpected gives nothing, never a guess."""
     text = data.decode("utf-8", "replace")
     body, found, tail = text.rpartition(HASHES)
-    words = tail.partition("}")[0].split()
-    if not found or not body.startswith(HEAD) or words[:1] != [STYLE]:
-        return {}
     cites = body[len(HEAD) :].split("\n\n")
-    if cites.pop() != "" or len(cites) != len(words) - 1:
+    if not found or not body.startswith(HEAD) or cites.pop() != "":
         return {}
-    return dict(zip(words[1:], cites, strict=True))
+    hashes = listed(doc, tail.partition("}")[0].split(), len(cites))
+    return {} if hashes is None else dict(zip(hashes, cites, strict=True))

@@ -28,8 +28,9 @@ from itertools import chain
 from digest2feed.filters import fold
 from digest2feed.layout import Document
 from digest2feed.model import Entry
-from digest2feed.render.stamp import STYLE
-from digest2feed.schema import ENTRY_HASHES
+from digest2feed.render.pieces import listed
+from digest2feed.render.stamp import listing
+from digest2feed.schema import PIECES
 from digest2feed.weeks import label, week_of
 
 CALL = b"digest2feed.index("
@@ -40,7 +41,7 @@ TAIL_START = b'\n],\n"weeks":'
 UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 UNSAFE_RE = re.compile("[<>&\u2028\u2029]")
 DAY_RE = re.compile(rb'\["\d{4}-\d\d-\d\d","[^"]*"\]')  # a day's line; a paper's has a number second
-HASHES = f"// {ENTRY_HASHES} "
+HASHES = f"// {PIECES} "
 
 
 def item(e: Entry) -> list:
@@ -67,23 +68,21 @@ def index(doc: Document, entries: Iterable[Entry | bytes], stamp: str) -> bytes:
         parts += (e if isinstance(e, bytes) else _json(item(e)).encode(), SEP)
     if len(parts) > 1:
         parts.pop()  # no separator after the last line
-    hashes = f"{HASHES}{STYLE} {' '.join(r.hash for r in doc.refs)}\n".encode()
+    hashes = f"{HASHES}{listing(doc)}\n".encode()
     parts += (TAIL_START + f"{_json(labels)}}}".encode(), END, hashes, _stamp(stamp))
     return b"".join(parts)
 
 
-def kept(data: bytes) -> dict[str, bytes]:
+def kept(doc: Document, data: bytes) -> dict[str, bytes]:
     """Entry hash → line, of a search index rendered in this style (else nothing): what a run may
     take back instead of reading the paper's record again. Anything unexpected gives nothing."""
     body, found, tail = data.rpartition(HASHES.encode())
-    words = tail.partition(b"\n")[0].decode("ascii", "replace").split()
     items, end, _ = body.partition(TAIL_START)
-    if not found or not end or not items.startswith(HEAD) or words[:1] != [STYLE]:
+    if not found or not end or not items.startswith(HEAD):
         return {}
     lines = [line for line in items[len(HEAD) :].split(SEP) if line and not DAY_RE.fullmatch(line)]
-    if len(lines) != len(words) - 1:
-        return {}
-    return dict(zip(words[1:], lines, strict=True))
+    hashes = listed(doc, tail.partition(b"\n")[0].decode("ascii", "replace").split(), len(lines))
+    return {} if hashes is None else dict(zip(hashes, lines, strict=True))
 
 
 def _stamp(print_: str) -> bytes:

@@ -15,7 +15,7 @@ from importlib import metadata
 
 from digest2feed.layout import Document, Ref
 from digest2feed.model import Entry
-from digest2feed.schema import ENTRY_HASHES, FEED_BITS
+from digest2feed.schema import ENTRY_HASHES, FEED_BITS, PIECES
 
 RENDERING = "7"  # bump whenever the renderers change their output for the same document (7: kept pieces)
 # Their output also depends on these libraries: after an upgrade every file is rendered and
@@ -69,9 +69,21 @@ def fingerprint(doc: Document) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
+def style(doc: Document) -> str:
+    """What a piece of a file was rendered with (render/pieces.py): kept only under the same style."""
+    return hashlib.sha256(repr((STYLE, doc.format, doc.status_titles, doc.math)).encode()).hexdigest()[:16]
+
+
+def listing(doc: Document) -> str:
+    """What a file that keeps pieces says of them: its style, then each entry's hash in order."""
+    return " ".join([style(doc), *(r.hash for r in doc.refs)])
+
+
 def xml_stamp(doc: Document, print_: str) -> bytes:
     """Comments after the root element: ignored by every XML and HTML reader."""
     hashes = f"<!-- {ENTRY_HASHES} {' '.join(r.hash for r in doc.refs)} -->\n" if doc.state else ""
+    if doc.format in ("atom", "rss") and not doc.state:
+        hashes = f"<!-- {PIECES} {listing(doc)} -->\n"
     bits = ""
     if doc.filters_key:
         bits = f"<!-- {FEED_BITS} {' '.join([doc.filters_key, *(format(r.feeds, 'x') for r in doc.refs)])} -->\n"
