@@ -344,7 +344,7 @@ def test_only_content_changes_between_tex_and_mathml(sites):
 
 
 # feedparser 6 reads no JSON Feed: feed.json is read as JSON below and by reader.
-@pytest.mark.parametrize("name", ["atom.xml", "rss.xml", "accepted/atom.xml", "submissions/rss.xml"])
+@pytest.mark.parametrize("name", ["atom.xml", "rss.xml", "accepted/rss.xml", "submissions/rss.xml"])
 def test_feedparser_keeps_mathml_in_content(sites, name):
     feed = feedparser.parse((sites["mathml"] / name).read_bytes())
     assert feed.bozo == 0, feed.get("bozo_exception")
@@ -368,6 +368,26 @@ def test_feedparser_keeps_mathml_in_content(sites, name):
         ) in made
         assert "88% of <em>cases</em>" in made
     assert dp or made, name
+
+
+@pytest.mark.parametrize("view", ["accepted/", "submissions/", "certified/"])
+def test_a_views_atom_has_no_body_and_keeps_the_tex_as_written_under_mathml(sites, view):
+    """The views' Atom is for reference managers (Zotero 7 stores content as the abstract): no
+    content, so no MathML; the summary is the abstract as the digest gave it, whatever math says."""
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    tex, mathml = ((sites[m] / view / "atom.xml").read_bytes() for m in ("tex", "mathml"))
+    assert b"<math" not in mathml and b"&lt;math" not in mathml and b"MathML" not in mathml  # escaped or not
+    assert tex.rsplit(b"<!--", 1)[0] == mathml.rsplit(b"<!--", 1)[0]  # only the fingerprint tells them apart
+    root = etree.fromstring(mathml)
+    assert root.findall("a:entry", ns) and root.findall("a:entry/a:content", ns) == []
+    summaries = {e.findtext("a:id", namespaces=ns): e.find("a:summary", ns) for e in root.findall("a:entry", ns)}
+    if view == "submissions/":
+        made = summaries["https://openreview.net/forum?id=MathTitle1#submitted"]
+        assert made.get("type") == "text"
+        assert made.text == "We show $$\\sum_i x_i \\le 1$$ for 88\\% of \\emph{cases}.\nSecond line $a<b$."
+    else:  # the sample's certified paper: "$\epsilon < 1$" in its second paragraph, as the digest has it
+        sm = summaries["https://openreview.net/forum?id=AbCdEf1234#certified"]
+        assert "A second paragraph with $\\epsilon < 1$ and 88\\% of \\emph{e.g.} things." in sm.text
 
 
 def test_json_feed_text_keeps_the_tex(sites):

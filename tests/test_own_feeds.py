@@ -522,12 +522,19 @@ match = ["descent theory"]
 """
 
 
-def entry_parts(path: Path) -> list[tuple[str, str, str]]:
-    """(id, title, content) of each Atom entry, read with lxml: the content's markup as written."""
+def entry_parts(path: Path, body: str = "content") -> list[tuple[str, str, str]]:
+    """(id, title, content) of each Atom entry, read with lxml: the content's markup as written.
+    ``body="summary"``: the summary instead, where a feed of your own gives no content."""
     ns = {"a": "http://www.w3.org/2005/Atom"}
     root = etree.fromstring(path.read_bytes())
-    keys = ("id", "title", "content")
+    keys = ("id", "title", body)
     return [tuple(e.findtext(f"a:{k}", namespaces=ns) for k in keys) for e in root.findall("a:entry", ns)]
+
+
+def rss_parts(path: Path) -> list[tuple[str, str, str]]:
+    """(guid, title, description) of each RSS item: the HTML body, unescaped once by the XML parser."""
+    root = etree.fromstring(path.read_bytes())
+    return [(i.findtext("guid"), i.findtext("title"), i.findtext("description")) for i in root.iter("item")]
 
 
 def test_own_feeds_with_mathml_and_plain_titles_then_switched_back(tmp_path):
@@ -542,8 +549,13 @@ def test_own_feeds_with_mathml_and_plain_titles_then_switched_back(tmp_path):
     accepted = F + "CoMbOaCc01#accepted"
     for name in ("graphs", "lee", "yang-liu"):  # whole words of one name: not "Paragraph", "Ashlee", "Yang, Liu"
         assert ids(out / name / "atom.xml") == ids(out / name / "feed.json") == [accepted], name
-        ((_, title, content),) = entry_parts(out / name / "atom.xml")
+        ((_, title, summary),) = entry_parts(out / name / "atom.xml", "summary")
         assert title == "Graph bounds for $\\alpha$-mixing"  # no "Accepted: ", TeX kept in the title
+        # Its Atom is for reference managers: no content, the abstract as the digest gave it, no MathML.
+        assert entry_parts(out / name / "atom.xml") == [(accepted, title, None)]
+        assert summary == "We show $x^2 < 1$."
+        ((_, rss_title, content),) = rss_parts(out / name / "rss.xml")
+        assert rss_title == title
         assert '<math xmlns="http://www.w3.org/1998/Math/MathML">' in content
         assert '<annotation encoding="application/x-tex">$x^2 &lt; 1$</annotation>' in content
         (item,) = json.loads((out / name / "feed.json").read_text())["items"]
@@ -561,11 +573,14 @@ def test_own_feeds_with_mathml_and_plain_titles_then_switched_back(tmp_path):
         fresh = tmp_path / f"fresh{step}"
         assert run_cli("update", digest, "-c", cfg, "-o", fresh).code == 0
         assert snapshot(out) == snapshot(fresh), (maths, status)
-        ((_, title, content),) = entry_parts(out / "graphs" / "atom.xml")
+        ((_, title, summary),) = entry_parts(out / "graphs" / "atom.xml", "summary")
         assert title == "Graph bounds for $\\alpha$-mixing"  # exact whatever status_in_title says (issue 21)
-        main = [t for _, t, _ in entry_parts(out / "atom.xml") if "Graph bounds" in t]
-        assert main == ["Accepted: Graph bounds for $\\alpha$-mixing" if status == "true" else title]
-        assert ("<math" in content) == (maths == "mathml") and "$x^2 &lt; 1$" in content
+        assert summary == "We show $x^2 < 1$."  # the TeX as written, whatever math says
+        main = [(t, c) for _, t, c in entry_parts(out / "atom.xml") if "Graph bounds" in t]
+        assert [t for t, _ in main] == ["Accepted: Graph bounds for $\\alpha$-mixing" if status == "true" else title]
+        ((_, _, content),) = rss_parts(out / "graphs" / "rss.xml")
+        for body in (content, main[0][1]):  # the own feed's RSS and the main feed's Atom carry the body
+            assert ("<math" in body) == (maths == "mathml") and "$x^2 &lt; 1$" in body
 
 
 def test_changing_only_a_feeds_certifications_refilters_it(tmp_path):

@@ -23,6 +23,7 @@ import pytest
 
 import zotero
 from conftest import FIXTURES, SAMPLE, need_tool, run_cli, snapshot
+from digest2feed import layout
 from digest2feed.render import content, feeds
 from digestgen import Generated, Item
 
@@ -95,7 +96,7 @@ def problems(path: Path, papers: dict[str, Paper], version: int = 7) -> list[str
             if f.get(name) != want:
                 bad.append(f"{path.name} {guid}: {name} {f.get(name)!r}, not {want!r}")
         bad += _creators(path, guid, it, paper.authors.get(rung, ()), rss)
-        bad += _abstract(path, guid, f.get("abstractNote"), paper.entry_abstract(rung), rss, version)
+        bad += _abstract(path, guid, f.get("abstractNote"), paper.entry_abstract(rung), rss or not main, version)
         if it.attachments != [("PDF", "https://openreview.net/pdf?id=" + forum)]:
             bad.append(f"{path.name} {guid}: attachments {it.attachments}")
     return bad
@@ -114,14 +115,17 @@ def _creators(path: Path, guid: str, it: zotero.Item, authors: tuple[str, ...], 
     return [] if got == want else [f"{path.name} {guid}: creators {got}, not {want}"]
 
 
-def _abstract(path: Path, guid: str, got: str | None, abstract: str | None, rss: bool, version: int) -> list[str]:
-    if abstract is None:
-        return []
+def _abstract(path: Path, guid: str, got: str | None, abstract: str | None, plain: bool, version: int) -> list[str]:
+    """``plain``: a file whose abstract is the plain one for Zotero 7 too (RSS, and the Atom of the
+    views and your own feeds, which give no content); else the main feed's Atom, whose content wins."""
+    if abstract is None:  # a view's Atom then has neither summary nor content: nothing to store
+        no_body = plain and path.name == "atom.xml"
+        return [f"{path.name} {guid}: abstractNote {got[:80]!r}…, not none"] if no_body and got is not None else []
     if version < 7:  # Zotero 6: the summary's text, whitespace folded
         want = zotero.trim_internal(abstract)
-    elif rss:  # dc:description, through XMLSerializer: the abstract with &, <, > escaped
+    elif plain:  # dc:description or Atom summary, through XMLSerializer: the abstract with &, <, > escaped
         want = escape(abstract, quote=False)
-    else:  # Zotero 7 prefers Atom content: the HTML body, in which the whole abstract stands
+    else:  # Zotero 7 prefers Atom content: the main feed's HTML body, in which the whole abstract stands
         shown = zotero.trim_internal(unescape(re.sub(r"<[^>]+>", " ", got or "")))
         whole = zotero.trim_internal(abstract)
         return [] if whole in shown else [f"{path.name} {guid}: abstract not whole in {shown[:120]!r}…"]
@@ -129,15 +133,23 @@ def _abstract(path: Path, guid: str, got: str | None, abstract: str | None, rss:
 
 
 def readers(path: Path, papers: dict[str, Paper]) -> list[str]:
-    """What feedparser reads: the exact title outside the main feed, and the whole abstract as the
-    summary (Atom summary; RSS dc:description, the first of the item's two descriptions), with the
-    HTML body as the content, where a reader shows it (checked by test_feeds.py and test_math.py)."""
+    """What feedparser reads: the exact title outside the main feed, the forum as the link, and the
+    whole abstract as the summary (Atom summary; RSS dc:description, the first of the item's two
+    descriptions), with the HTML body as the content where a reader shows it (checked by
+    test_feeds.py and test_math.py): in RSS and the main feed's Atom, not in a view's Atom."""
     bad = []
+    view = path.parent.name != "out"
     for e in feedparser.parse(path.read_bytes()).entries:
         forum, rung = e.id.removeprefix(F).split("#")
         paper, abstract = papers[forum], papers[forum].entry_abstract(rung)
-        if path.parent.name != "out" and e.title != paper.title:
+        if view and e.title != paper.title:
             bad.append(f"{path} {e.id}: title {e.title!r}")
+        if e.get("link") != F + forum:
+            bad.append(f"{path} {e.id}: link {e.get('link')!r}")
+        if path.name == "atom.xml" and ("content" in e) == view:  # RSS: feedparser's content is checked elsewhere
+            bad.append(f"{path} {e.id}: content {'in a view' if view else 'missing from the main feed'}")
+        if view and path.name == "atom.xml" and abstract is None and "summary" in e:
+            bad.append(f"{path} {e.id}: summary {e.summary[:60]!r} for a paper without an abstract")
         got = e.get("summary") if path.name == "atom.xml" else unescape(e.get("summary", ""))  # RSS: it is HTML
         if abstract is not None and got != abstract:  # none: feedparser gives the content as summary
             bad.append(f"{path} {e.id}: summary {(got or '')[:60]!r}…, not {(abstract or '')[:60]!r}…")
@@ -205,7 +217,7 @@ def test_the_facts_of_the_sample_as_the_test_reads_them(sample):
 
 
 def test_group_fairness_in_zotero_written_out_by_hand(sample):
-    out, _ = sample
+    out, papers = sample
     for path in (out / "accepted" / "atom.xml", out / "accepted" / "rss.xml", out / "atom.xml", out / "rss.xml"):
         it = zotero.items(path.read_bytes())[F + "JkIH4MeOc3#accepted"]
         assert {k: v for k, v in it.fields.items() if k != "abstractNote"} == {
@@ -225,11 +237,12 @@ def test_group_fairness_in_zotero_written_out_by_hand(sample):
         ], path  # fmt: skip
         assert it.attachments == [("PDF", "https://openreview.net/pdf?id=JkIH4MeOc3")]
         note = it.fields["abstractNote"]
-        if path.name == "rss.xml":
+        if path != out / "atom.xml":  # RSS's dc:description, the accepted view's Atom summary: the abstract
             assert note.startswith("We pose and study the problem") and note.endswith(
                 "performing a fair learning process."
             )
-        else:  # Zotero 7 takes Atom's content: the status, the authors, then the whole abstract
+            assert note == papers["JkIH4MeOc3"].abstract["accepted"], path  # whole, and nothing around it
+        else:  # Zotero 7 takes the main feed's Atom content: the status, the authors, then the whole abstract
             assert note.startswith(f'<p xmlns="{zotero.XHTML}"><strong>Accepted</strong></p>')
             assert "performing a fair learning process.</p>" in note
 
@@ -268,34 +281,45 @@ def test_the_main_feed_keeps_the_status_for_readers_and_gives_zotero_the_exact_t
         assert zotero.items(data, 6)[F + "AbCdEf1234#certified"].fields["title"] == shown[F + "AbCdEf1234#certified"]
 
 
-def newsboat_items(newsboat: str, path: Path, home: Path) -> dict[str, tuple[str, str, str]]:
-    """guid → (title, author, content) as newsboat stores what it shows, one cache per file (it
+def newsboat_items(newsboat: str, path: Path, home: Path) -> dict[str, tuple[str, str, str, str]]:
+    """guid → (title, author, content, url) as newsboat stores what it shows, one cache per file (it
     shows an entry once across feeds)."""
     home.mkdir()
     (home / "urls").write_text(f"file://{path}\n", encoding="utf-8")
     cmd = [newsboat, "-u", str(home / "urls"), "-c", str(home / "cache.db"), "-x", "reload"]
     subprocess.run(cmd, check=True, capture_output=True, timeout=60, env={"HOME": str(home), "PATH": "/usr/bin"})
     with sqlite3.connect(home / "cache.db") as db:
-        return {g: (t, a, c) for g, t, a, c in db.execute("SELECT guid, title, author, content FROM rss_item")}
+        rows = db.execute("SELECT guid, title, author, content, url FROM rss_item")
+        return {g: (t, a, c, u) for g, t, a, c, u in rows}
 
 
 def test_newsboat_lists_the_status_in_the_main_feed_and_the_exact_title_in_the_views(sample, tmp_path):
     newsboat = need_tool("newsboat")
-    out, _ = sample
+    out, papers = sample
     sm, sub = F + "AbCdEf1234#certified", F + "t1kKoTSWwp#submitted"
     for n, (folder, name) in enumerate(
         (f, x) for f in ("", "accepted/", "submissions/") for x in ("atom.xml", "rss.xml")
     ):
         shown = newsboat_items(newsboat, out / folder / name, tmp_path / str(n))
+        plain = bool(folder) and name == "atom.xml"  # a view's Atom: no HTML body, newsboat shows the summary
         if folder != "submissions/":
-            title, author, body = shown[sm]
+            title, author, body, url = shown[sm]
             assert title == ("Certified (Featured, Survey): " if not folder else "") + "Sparse Maps: A Study of Things"
             assert author == "Ada Lovelace, José Núñez, Wei ZHANG"
-            # Where the title no longer says it, the article still does, first thing.
-            assert body.startswith("<p><strong>Accepted · Featured Certification · Survey Certification</strong></p>")
+            assert url == F + "AbCdEf1234"
+            if plain:  # the abstract exactly as the digest gave it, TeX and line breaks as written
+                assert body == papers["AbCdEf1234"].abstract["accepted"]
+                assert body.startswith("We study sparse maps.\nTitle: this line") and "$\\epsilon < 1$" in body
+            else:  # where the title no longer says it, the article still does, first thing
+                status = "<p><strong>Accepted · Featured Certification · Survey Certification</strong></p>"
+                assert body.startswith(status)
         if folder != "accepted/":
-            assert shown[sub][:2] == ("Offline Equilibrium Finding", "")  # no author invented for an anonymous paper
-            assert shown[sub][2].startswith("<p><strong>New submission</strong></p>")
+            title, author, body, url = shown[sub]
+            assert (title, author, url) == ("Offline Equilibrium Finding", "", F + "t1kKoTSWwp")  # no author invented
+            if plain:
+                assert body == papers["t1kKoTSWwp"].abstract["submitted"]
+            else:
+                assert body.startswith("<p><strong>New submission</strong></p>")
 
 
 # --- a generated history: a late certification, a second one, a paper certified unseen -----------------
@@ -394,6 +418,25 @@ def test_two_authors_after_a_one_word_name_are_one_person_in_zotero_from_rss_onl
     assert [(c.first, c.last) for c in rss.creators] == [("Ada Lovelace", "Mausam")]
 
 
+def test_a_folder_written_with_the_body_in_the_views_atom_loses_it_on_the_next_run(tmp_path, monkeypatch):
+    """A folder from before (the views' Atom with the HTML body as content): the next run, with
+    nothing new, rewrites those files (their fingerprint says the body) and leaves every other one."""
+    cfg, old, fresh = configure(tmp_path), tmp_path / "old", tmp_path / "fresh"
+    with monkeypatch.context() as m:
+        _body_in_views(m)
+        assert run_cli("update", SAMPLE, "-o", old, "-c", cfg).code == 0
+    before = snapshot(old)
+    assert b"<content" in before["accepted/atom.xml"] and b"<content" in before["maps/atom.xml"]
+    assert run_cli("update", SAMPLE, "-o", old, "-c", cfg).code == 0
+    assert run_cli("update", SAMPLE, "-o", fresh, "-c", cfg).code == 0
+    after = snapshot(old)
+    assert after == snapshot(fresh)
+    changed = {rel for rel in after if after[rel] != before.get(rel)}
+    views = ("accepted", "submissions", "certified", "maps", "featured", "new")
+    assert changed == {f"{v}/atom.xml" for v in views}
+    assert not any(b"<content" in after[rel] for rel in changed)
+
+
 # --- the bugs the mapping shows, planted one at a time ------------------------------------------------
 
 
@@ -412,6 +455,11 @@ def _abstract_cut(monkeypatch):  # the summary of before: the status, then the a
     monkeypatch.setattr(content, "summary", lambda e: e.abstract and f"{e.rung.label}. {e.abstract[:300]} …")
 
 
+def _body_in_views(monkeypatch):  # the views' and your own feeds' Atom carry the HTML body as content again
+    real = layout.Document
+    monkeypatch.setattr(layout, "Document", lambda **kw: real(**{**kw, "body": True}))
+
+
 def _journal_missing(monkeypatch):
     real = feeds.library
     monkeypatch.setattr(feeds, "library", lambda e, s: [(n, t) for n, t in real(e, s) if n != "source"])
@@ -426,6 +474,8 @@ def _journal_missing(monkeypatch):
         (_abstract_cut, 7, "abstractNote 'Accepted. "),
         (_abstract_cut, 6, "abstractNote 'Accepted. "),
         (_abstract_cut, "readers", "summary 'Accepted. "),
+        (_body_in_views, 7, f'abstractNote \'<p xmlns="{zotero.XHTML}"><strong>Accepted'),
+        (_body_in_views, "readers", "content in a view"),
         (_journal_missing, 7, "publicationTitle None, not 'Transactions on Machine Learning Research'"),
         (_journal_missing, 6, "publicationTitle None"),
     ],

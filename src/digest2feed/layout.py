@@ -91,6 +91,7 @@ class Document:
     math: str = "tex"  # the math setting: how feed content shows TeX
     hubs: tuple[str, ...] = ()  # subscription feeds: the WebSub hubs they name (with their self link)
     weeks: tuple[tuple[str, int, int, int], ...] = ()  # the index of weeks: (week, certified, accepted, submitted)
+    body: bool = True  # Atom: entries carry the HTML body as content (off: the views' and own feeds' Atom)
 
 
 def archive_path(ref: Ref) -> str:
@@ -174,6 +175,10 @@ def _subscriptions(out: _Plan, every: list[Ref], window: list[Ref], chain: list[
             # The status in titles only where one feed holds several rungs of a paper: the views and
             # your own feeds show a paper once, with its exact title, as reference managers take it.
             extra: dict = {"status_titles": False} if folder else {}
+            if folder and fmt == "atom":
+                # No HTML body: Zotero 7 stores an Atom entry's content as the abstract, so these
+                # Atom files, meant for reference managers, give only the summary (as arXiv's Atom).
+                extra["body"] = False
             if not folder and fmt == "atom":
                 extra = {"state": True}
                 if chain:

@@ -66,7 +66,7 @@ class Settings:
     log_file: Path | None = None  # one line appended per `update` run, for runs nobody watches
     inputs: tuple[str, ...] = ()  # read by `update` when it is given no INPUT
     imap: ImapOptions = ImapOptions()
-    math: str = "tex"  # the feeds' content: TeX as text, or typeset as MathML (index.html always is)
+    math: str = "tex"  # the feeds' HTML body: TeX as text, or typeset as MathML (index.html always is)
     feeds: tuple[Feed, ...] = ()  # [[feeds]]: feeds of your own (filters.py)
     status_in_title: bool = True  # "Accepted: …", "Certified (Featured): …"
     hub: tuple[str, ...] = ()  # WebSub hubs every feed names, pinged after a run changed it (websub.py)

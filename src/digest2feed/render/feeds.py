@@ -83,6 +83,8 @@ class _EntryExt(BaseEntryExtension):
         # feedgen writes id, title, updated first and published last; published moves to
         # fourth place, as earlier versions wrote it (the reader finds elements by name).
         node.insert(3, node[-1])
+        for given in node.findall("link"):  # an entry without content: the link feedgen was given, ours replaces it
+            node.remove(given)
         etree.SubElement(node, "link", href=e.url, rel="alternate", type="text/html")
         etree.SubElement(node, "link", href=e.pdf_url, rel="related", type="application/pdf", title="PDF")
         etree.SubElement(node, "link", href=e.pdf_url, rel="enclosure", type="application/pdf", title="PDF")
@@ -162,9 +164,14 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         if e.authors:  # one call: feedgen re-checks every author given so far on each
             fe.author([{"name": name} for name in e.authors])
         fe.category([{"term": term} for term in e.categories])
-        if not doc.archive and (abstract := content.summary(e)):  # archives: history, for no list or library
-            fe.summary(abstract)
-        fe.content(content.html(e, doc.math), type="html")
+        if not doc.body:  # for reference managers: the abstract alone, no HTML body (README: Reference managers)
+            if abstract := content.summary(e):
+                fe.summary(abstract, type="text")
+            fe.link(href=e.url, rel="alternate")  # feedgen wants one in an entry without content
+        else:
+            if not doc.archive and (abstract := content.summary(e)):  # archives: history, for no list or library
+                fe.summary(abstract)
+            fe.content(content.html(e, doc.math), type="html")
         fe.d2f.entry = e
         fe.d2f.state = doc.state
         fe.d2f.status_titles = doc.status_titles

@@ -61,6 +61,8 @@ def fingerprint(doc: Document) -> str:
     head = repr((*meta, doc.updated, doc.links, doc.archive, doc.state, doc.feeds, *styles))
     if doc.hubs:
         head += repr(("hubs", doc.hubs))
+    if not doc.body:  # only then: the fingerprints of the documents with a body stay what they were
+        head += repr(("body", False))
     lines = [head, *(r.hash for r in doc.refs)]
     if doc.filters_key:
         lines += [doc.filters_key, *(format(r.feeds, "x") for r in doc.refs)]
