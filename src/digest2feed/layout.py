@@ -91,7 +91,8 @@ class Document:
     math: str = "tex"  # the math setting: how feed content shows TeX
     hubs: tuple[str, ...] = ()  # subscription feeds: the WebSub hubs they name (with their self link)
     weeks: tuple[tuple[str, int, int, int], ...] = ()  # the index of weeks: (week, certified, accepted, submitted)
-    body: bool = True  # Atom: entries carry the HTML body as content (off: the views' and own feeds' Atom)
+    body: bool = True  # Atom: entries carry the HTML body as content (off: the views' and own feeds' Atom,
+    # where an entry with an abstract gives it alone)
 
 
 def archive_path(ref: Ref) -> str:

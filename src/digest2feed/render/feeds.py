@@ -164,9 +164,10 @@ def atom(doc: Document, entries: list[Entry], stamp: str) -> bytes:
         if e.authors:  # one call: feedgen re-checks every author given so far on each
             fe.author([{"name": name} for name in e.authors])
         fe.category([{"term": term} for term in e.categories])
-        if not doc.body:  # for reference managers: the abstract alone, no HTML body (README: Reference managers)
-            if abstract := content.summary(e):
-                fe.summary(abstract, type="text")
+        if not doc.body and (abstract := content.summary(e)):
+            # For reference managers: the abstract alone, no HTML body (README: Reference managers).
+            # An entry with no abstract keeps its body: with no text at all the validator warns.
+            fe.summary(abstract, type="text")
             fe.link(href=e.url, rel="alternate")  # feedgen wants one in an entry without content
         else:
             if not doc.archive and (abstract := content.summary(e)):  # archives: history, for no list or library

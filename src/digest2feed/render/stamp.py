@@ -73,7 +73,7 @@ def fingerprint(doc: Document) -> str:
 
 def style(doc: Document) -> str:
     """What a piece of a file was rendered with (render/pieces.py): kept only under the same style."""
-    return hashlib.sha256(repr((STYLE, doc.format, doc.status_titles, doc.math)).encode()).hexdigest()[:16]
+    return hashlib.sha256(repr((STYLE, doc.format, doc.status_titles, doc.math, doc.body)).encode()).hexdigest()[:16]
 
 
 def listing(doc: Document) -> str:
