@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import feedparser
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conftest import mtimes, read_state, run_cli, snapshot
-from digestgen import history, history_digests
+from digestgen import Item, digest_text, history, history_digests
 from model_merge import model_state
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -138,6 +139,29 @@ def test_late_old_digest_goes_to_the_archive_without_touching_the_window(tmp_pat
     assert r.code == 0
     assert (out / "atom.xml").read_bytes() == window
     assert "files written: 0" not in r.out
+
+
+def test_an_entry_is_archived_in_the_month_of_its_announcement_not_of_its_last_certification(tmp_path):
+    """Constructed: X certified on 30 April, certified again on 14 May, so its certified entry is
+    published in April and updated in May; a June submission pushes it past a window of one."""
+    paper = Item("PaperX0001", "A paper certified twice", ("Ada Lovelace",), "Its abstract.")
+    twice = Item(paper.forum_id, paper.title, paper.authors, certifications=("Featured Certification",))
+    again = Item(paper.forum_id, paper.title, paper.authors, certifications=("Survey Certification",))
+    texts = [
+        ("weekly-2023-04-02.txt", digest_text(date(2023, 4, 2), accepted=[paper])),
+        ("weekly-2023-04-30.txt", digest_text(date(2023, 4, 30), certified=[twice])),
+        ("weekly-2023-05-14.txt", digest_text(date(2023, 5, 14), certified=[again])),
+        ("weekly-2023-06-04.txt", digest_text(date(2023, 6, 4), submitted=[Item("PaperY0001", "Later", (), "Y.")])),
+    ]
+    out = tmp_path / "out"
+    assert run_cli("update", *write_all(tmp_path / "in", texts), "-o", out, "--max-entries", "1").code == 0
+    assert sorted(p.name for p in (out / "archive").iterdir()) == ["2023-04.xml"]
+    got = {e.id: (e.published, e.updated) for e in feedparser.parse((out / "archive/2023-04.xml").read_bytes()).entries}
+    forum = "https://openreview.net/forum?id=PaperX0001"
+    assert got == {
+        f"{forum}#accepted": ("2023-04-02T12:00:00+00:00", "2023-04-02T12:00:00+00:00"),
+        f"{forum}#certified": ("2023-04-30T12:00:00+00:00", "2023-05-14T12:00:00+00:00"),
+    }
 
 
 def test_damaged_archive_is_refused_and_nothing_written(tmp_path):
