@@ -8,6 +8,7 @@ import random
 import re
 import subprocess
 import unicodedata
+from datetime import date
 from pathlib import Path
 
 import feedparser
@@ -21,7 +22,7 @@ from pybtex.database import parse_string
 from conftest import FIXTURES, SAMPLE, merge, mtimes, need_tool, read_state, run_cli, snapshot
 from digest2feed.digest import parse_digest
 from digest2feed.merge import entries as entries_of
-from digestgen import CERTS, NAMES, WORDS, history
+from digestgen import CERTS, NAMES, WORDS, Item, digest_text, history
 
 BASE = "https://feeds.example.org/tmlr/"
 ISSUE_CONFIG = """
@@ -257,6 +258,30 @@ def test_custom_feeds_hold_exactly_the_matching_papers(tmp_path_factory, seed, f
     once = tmp / "once"
     assert run_cli("update", *reversed(paths), "-c", b, "-o", once, *opts).code == 0
     assert snapshot(once) == incremental
+
+
+def test_stored_feed_bits_of_a_fifth_feed_are_read_back_as_written(tmp_path):
+    """Constructed: six feeds, one topic each. A paper only the fifth feed holds (bit 0x10) is not
+    named by the second run, which takes its feeds from the bits stored in atom.xml: it must stay
+    in f4 alone (read as a decimal 10 it would move to f1 and f3)."""
+    cfg = configure(tmp_path, "".join(f'[[feeds]]\nname = "f{i}"\nmatch = ["topic{i}"]\n' for i in range(6)))
+    first = [Item("PaperP0004", "A study of topic4", (), "P."), Item("PaperQ0001", "A study of topic1", (), "Q.")]
+    texts = [
+        digest_text(date(2024, 1, 7), submitted=first),
+        digest_text(date(2024, 1, 14), submitted=[Item("PaperR0000", "A study of topic0", (), "R.")]),
+    ]
+    paths = [tmp_path / "d0.txt", tmp_path / "d1.txt"]
+    for path, text in zip(paths, texts, strict=True):
+        path.write_text(text, encoding="utf-8")
+    out, once = tmp_path / "out", tmp_path / "once"
+    assert run_cli("update", paths[0], "-c", cfg, "-o", out).code == 0
+    assert run_cli("update", paths[1], "-c", cfg, "-o", out).code == 0
+    forum = "https://openreview.net/forum?id="
+    held = {f"f{i}": ids(out / f"f{i}" / "atom.xml") for i in range(6)}
+    assert held == {"f0": [f"{forum}PaperR0000#submitted"], "f1": [f"{forum}PaperQ0001#submitted"], "f2": [],
+                    "f3": [], "f4": [f"{forum}PaperP0004#submitted"], "f5": []}  # fmt: skip
+    assert run_cli("update", *paths, "-c", cfg, "-o", once).code == 0
+    assert snapshot(out) == snapshot(once)
 
 
 def test_a_rerun_with_custom_feeds_writes_nothing(tmp_path):
