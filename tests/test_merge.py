@@ -279,7 +279,9 @@ def test_the_strategies_generate_ties_that_differ_in_content():
     """The property above is only as good as its inputs: most examples must hold a tie."""
     found = []
 
-    @settings(max_examples=200, database=None, deadline=None)  # a loaded machine is no failure
+    # The same 200 examples every run: a count over random ones fell below a quarter once in
+    # a few hundred runs (48 of 200). A loaded machine is no failure either.
+    @settings(max_examples=200, database=None, deadline=None, derandomize=True)
     @given(digest_sets())
     def count(gens):
         found.append(bool(tied_candidates(gens)))
