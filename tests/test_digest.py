@@ -181,6 +181,8 @@ def test_labels_out_of_order_are_text_and_an_empty_title_is_a_warning():
         "https://openreview.net/forum?id=NotSplit01", "", "---", "",
         "Featured Certification: Kept", "", "Ada Lovelace", "",
         "https://openreview.net/forum?id=KeptCert01", "", "---", "",
+        "Featured Certification:", "", "Ada Lovelace", "",
+        "https://openreview.net/forum?id=NoTitle002", "", "---", "",
     ])  # fmt: skip
     d = parse_digest(text, "labels.txt")
     papers = by_id(d)
@@ -193,6 +195,7 @@ def test_labels_out_of_order_are_text_and_an_empty_title_is_a_warning():
     assert [str(w) for w in d.warnings] == [
         "labels.txt:19: entry has no title; skipped",
         "labels.txt:33: unrecognised text in 'New certifications' skipped",
+        "labels.txt:49: entry has no title; skipped",  # the names of a certification and no title
     ]
 
 

@@ -237,6 +237,8 @@ def _certification(lines: list[str], chunk: list[int], position: int) -> Announc
             authors = _authors(" ".join(para))
     if not url:
         return f"entry {title[:60]!r} is cut off (no URL); skipped"
+    if not title:
+        return "entry has no title; skipped"
     return Announcement(url.group(1), Rung.CERTIFIED, title, authors, None, certs, position)
 
 
@@ -248,6 +250,8 @@ def _split_certifications(line: str) -> tuple[tuple[str, ...], str] | None:
     never end the list (mutation testing showed a loop over later ones to be dead).
     """
     at = line.find("Certification: ")
+    if at == -1 and line.endswith("Certification:"):  # the names and no title (the line is stripped)
+        at = len(line) - len("Certification:")
     if at == -1:
         return None
     names = tuple(n.strip() for n in line[: at + len("Certification")].split(", "))
