@@ -145,12 +145,12 @@ def test_an_entry_is_archived_in_the_month_of_its_announcement_not_of_its_last_c
     """Constructed: X certified on 30 April, certified again on 14 May, so its certified entry is
     published in April and updated in May; a June submission pushes it past a window of one."""
     paper = Item("PaperX0001", "A paper certified twice", ("Ada Lovelace",), "Its abstract.")
-    twice = Item(paper.forum_id, paper.title, paper.authors, certifications=("Featured Certification",))
-    again = Item(paper.forum_id, paper.title, paper.authors, certifications=("Survey Certification",))
+    featured = Item(paper.forum_id, paper.title, paper.authors, certifications=("Featured Certification",))
+    survey = Item(paper.forum_id, paper.title, paper.authors, certifications=("Survey Certification",))
     texts = [
         ("weekly-2023-04-02.txt", digest_text(date(2023, 4, 2), accepted=[paper])),
-        ("weekly-2023-04-30.txt", digest_text(date(2023, 4, 30), certified=[twice])),
-        ("weekly-2023-05-14.txt", digest_text(date(2023, 5, 14), certified=[again])),
+        ("weekly-2023-04-30.txt", digest_text(date(2023, 4, 30), certified=[featured])),
+        ("weekly-2023-05-14.txt", digest_text(date(2023, 5, 14), certified=[survey])),
         ("weekly-2023-06-04.txt", digest_text(date(2023, 6, 4), submitted=[Item("PaperY0001", "Later", (), "Y.")])),
     ]
     out = tmp_path / "out"
